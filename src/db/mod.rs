@@ -1,0 +1,98 @@
+//! Database access: the connection pool, embedded migrations, and the
+//! private cluster used when no `DATABASE_URL` is configured.
+
+pub mod embedded;
+pub mod schema;
+
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+pub type PgPool = Pool<ConnectionManager<PgConnection>>;
+pub type PgConn = PooledConnection<ConnectionManager<PgConnection>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("migrations failed: {0}")]
+    Migrate(String),
+}
+
+/// Builds a pool. Connections are checked out lazily; `min_idle` 1 keeps
+/// one warm.
+pub fn pool(url: &str, size: u32) -> Result<PgPool, DbSetupError> {
+    let manager = ConnectionManager::<PgConnection>::new(url);
+    Pool::builder()
+        .max_size(size.max(1))
+        .min_idle(Some(1))
+        .connection_timeout(std::time::Duration::from_secs(10))
+        .build(manager)
+        .map_err(|e| DbSetupError::Connect(e.to_string()))
+}
+
+/// Runs pending migrations on one connection.
+pub fn migrate(url: &str) -> Result<Vec<String>, DbSetupError> {
+    let mut conn =
+        PgConnection::establish(url).map_err(|e| DbSetupError::Connect(e.to_string()))?;
+    migrate_conn(&mut conn)
+}
+
+pub fn migrate_conn(conn: &mut PgConnection) -> Result<Vec<String>, DbSetupError> {
+    let done = conn
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| DbSetupError::Migrate(e.to_string()))?;
+    Ok(done.iter().map(|v| v.to_string()).collect())
+}
+
+/// Creates `database` on the server at `admin_url` when it does not exist.
+pub fn create_database_if_missing(admin_url: &str, database: &str) -> Result<(), DbSetupError> {
+    use diesel::sql_types::Text;
+    use diesel::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let mut conn =
+        PgConnection::establish(admin_url).map_err(|e| DbSetupError::Connect(e.to_string()))?;
+    let found: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<Text, _>(database)
+            .get_result(&mut conn)
+            .map_err(|e| DbSetupError::Connect(e.to_string()))?;
+    if !found.exists {
+        let ident = database.replace('"', "\"\"");
+        diesel::sql_query(format!("CREATE DATABASE \"{ident}\""))
+            .execute(&mut conn)
+            .map_err(|e| DbSetupError::Connect(e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// The database the app uses: `DATABASE_URL`, or a private cluster under
+/// `<data_dir>/postgres` (started here; the caller stops it at exit).
+pub fn resolve(
+    config: &crate::config::Config,
+) -> Result<(String, Option<embedded::Cluster>), String> {
+    if let Some(url) = &config.database_url {
+        return Ok((url.clone(), None));
+    }
+    let cluster =
+        embedded::Cluster::at(&config.data_dir.join("postgres")).map_err(|e| e.to_string())?;
+    let was_running = cluster.is_running();
+    cluster
+        .ensure_running(embedded::Tuning::Durable)
+        .map_err(|e| e.to_string())?;
+    create_database_if_missing(&cluster.url("postgres"), "promodesk").map_err(|e| e.to_string())?;
+    tracing::info!(
+        socket = %cluster.socket_dir().display(),
+        reused = was_running,
+        "private PostgreSQL cluster running under {}",
+        cluster.root().display()
+    );
+    Ok((cluster.url("promodesk"), Some(cluster)))
+}

@@ -1,0 +1,8 @@
+//! Promodesk: tracking promo codes for brands that run partner programs.
+
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod store;
+pub mod web;

@@ -1,0 +1,180 @@
+//! HTTP: handlers by resource, middleware, and the app factory.
+
+pub mod assets;
+pub mod auth;
+pub mod csrf;
+pub mod dashboard;
+pub mod error;
+pub mod health;
+pub mod layout;
+pub mod pages;
+pub mod partners;
+pub mod session;
+pub mod settings;
+pub mod throttle;
+
+use crate::config::Config;
+use crate::db::PgPool;
+use crate::store::StoreError;
+use actix_session::config::{CookieContentSecurity, PersistentSession};
+use actix_session::storage::CookieSessionStore;
+use actix_session::SessionMiddleware;
+use actix_web::body::MessageBody;
+use actix_web::cookie::{time::Duration as CookieDuration, Key, SameSite};
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::{from_fn, DefaultHeaders, Next};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use askama::Template;
+use diesel::PgConnection;
+use error::AppError;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+pub struct AppState {
+    pub pool: PgPool,
+    pub config: Config,
+    pub throttle: throttle::LoginThrottle,
+    /// Show the demo login on the login page.
+    pub demo_login: bool,
+}
+
+/// Runs store code on a pooled connection, off the async workers.
+pub async fn db<T, F>(state: &AppState, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut PgConnection) -> Result<T, StoreError> + Send + 'static,
+{
+    let pool = state.pool.clone();
+    web::block(move || {
+        let mut conn = pool
+            .get()
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        f(&mut conn).map_err(AppError::from)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+/// Renders a template with a status; a template error is a 500 page.
+pub fn page<T: Template>(status: StatusCode, tpl: &T) -> HttpResponse {
+    match tpl.render() {
+        Ok(body) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            HttpResponse::InternalServerError()
+                .content_type("text/plain; charset=utf-8")
+                .body("The page could not be rendered; the error has been logged.")
+        }
+    }
+}
+
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// All routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    assets::configure(cfg);
+    health::configure(cfg);
+    auth::configure(cfg);
+    dashboard::configure(cfg);
+    partners::configure(cfg);
+    settings::configure(cfg);
+    pages::configure(cfg);
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
+
+/// Logs each request with an id, its status and duration.
+async fn log_requests(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
+    let (method, path) = (req.method().clone(), req.path().to_string());
+    let start = Instant::now();
+    let mut res = next.call(req).await?;
+    let status = res.status().as_u16();
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    if path != "/healthz" {
+        tracing::info!(request_id = id, %method, %path, status, ms = format!("{ms:.1}"), "request");
+    }
+    if let Ok(v) = header::HeaderValue::from_str(&id.to_string()) {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), v);
+    }
+    Ok(res)
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+        ))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "same-origin"))
+}
+
+/// Starts the HTTP server on `listener`.
+pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let key_bytes = state
+        .config
+        .session_key_bytes()
+        .map_err(std::io::Error::other)?;
+    let key = Key::try_from(&key_bytes[..]).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let secure = state.config.cookie_secure();
+    let state = web::Data::new(state);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let server = HttpServer::new(move || {
+        let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+            .cookie_name("promodesk_session".to_string())
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_secure(secure)
+            .cookie_content_security(CookieContentSecurity::Private)
+            .session_lifecycle(PersistentSession::default().session_ttl(CookieDuration::hours(12)))
+            .build();
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::FormConfig::default().limit(4 * 1024 * 1024))
+            .app_data(web::PayloadConfig::new(8 * 1024 * 1024))
+            .configure(configure)
+            .default_service(web::to(not_found))
+            .wrap(from_fn(csrf::guard))
+            .wrap(session)
+            .wrap(security_headers())
+            .wrap(from_fn(log_requests))
+    })
+    .workers(workers)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

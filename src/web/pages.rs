@@ -1,0 +1,84 @@
+//! Areas of the product that later work fills in: each answers a page that
+//! says so, behind login, so navigation never leads to a dead end.
+
+use super::error::AppError;
+use super::layout::Layout;
+use super::page;
+use super::session::CurrentUser;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use askama::Template;
+
+#[derive(Template)]
+#[template(path = "placeholder/coming.html")]
+struct ComingPage {
+    layout: Layout,
+    what: &'static str,
+}
+
+const PLANNED: &[(&str, &str, &str, &str)] = &[
+    (
+        "/codes",
+        "codes",
+        "Promo codes",
+        "Create, search, expire and reactivate promo codes.",
+    ),
+    (
+        "/uploads",
+        "uploads",
+        "Bulk upload",
+        "Upload thousands of codes from a CSV or XLSX file.",
+    ),
+    (
+        "/deals",
+        "deals",
+        "Deals",
+        "The offers your promo codes carry.",
+    ),
+    (
+        "/reports/performance",
+        "reports",
+        "Performance by promo code",
+        "Actions, revenue and payout per code.",
+    ),
+    (
+        "/reports/actions",
+        "reports",
+        "Action listing",
+        "Every action with its credit reason.",
+    ),
+    (
+        "/reports/invalid",
+        "reports",
+        "Invalid conversions",
+        "Conversions refused credit, with the reason.",
+    ),
+    (
+        "/monitoring",
+        "monitoring",
+        "Monitoring",
+        "Leaked, expired and unknown codes.",
+    ),
+    (
+        "/help/regex",
+        "help",
+        "Regex explained",
+        "How regex codes match, with a live tester.",
+    ),
+    ("/help/faq", "help", "FAQ", "Answers to common questions."),
+];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for (path, section, title, what) in PLANNED {
+        cfg.route(
+            path,
+            web::get().to(move |user: CurrentUser| async move {
+                let tpl = ComingPage {
+                    layout: user.layout(section, *title),
+                    what,
+                };
+                Ok::<HttpResponse, AppError>(page(StatusCode::OK, &tpl))
+            }),
+        );
+    }
+}
