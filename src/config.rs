@@ -71,7 +71,11 @@ impl Config {
         Config {
             database_url: Some(database_url),
             bind: "127.0.0.1:0".into(),
-            session_key: None,
+            session_key: Some(
+                (0..64)
+                    .map(|_| format!("{:02x}", rand::random::<u8>()))
+                    .collect(),
+            ),
             public_url: None,
             cookie_secure: Some(false),
             upload_limit_mb: 256,

@@ -174,6 +174,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .wrap(from_fn(log_requests))
     })
     .workers(workers)
+    .shutdown_timeout(5)
     .listen(listener)?
     .run();
     Ok(server)

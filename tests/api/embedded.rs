@@ -1,0 +1,138 @@
+//! The zero-setup default: a private PostgreSQL cluster started by the app.
+
+use promodesk::db::embedded::{Cluster, Tuning};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+#[test]
+fn a_private_cluster_starts_serves_and_stops() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cluster = Cluster::at(&dir.path().join("pg")).expect("server binaries");
+    assert!(!cluster.is_initialized());
+    cluster.ensure_running(Tuning::FastUnsafe).expect("start");
+    assert!(cluster.is_running());
+    promodesk::db::create_database_if_missing(&cluster.url("postgres"), "promodesk")
+        .expect("create database");
+    let applied = promodesk::db::migrate(&cluster.url("promodesk")).expect("migrate");
+    assert!(!applied.is_empty());
+    // Starting again reuses the running cluster.
+    cluster
+        .ensure_running(Tuning::FastUnsafe)
+        .expect("idempotent start");
+    cluster.stop().expect("stop");
+    assert!(!cluster.is_running());
+    // And it starts again from its data.
+    cluster.ensure_running(Tuning::FastUnsafe).expect("restart");
+    assert!(promodesk::db::migrate(&cluster.url("promodesk"))
+        .expect("no new migrations")
+        .is_empty());
+    cluster.stop().expect("stop again");
+}
+
+#[actix_web::test]
+async fn serve_without_database_url_runs_the_demo_and_stops_its_cluster() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_promodesk"))
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .env("DATA_DIR", &data)
+        .env("BIND", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("run promodesk serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut addr = None;
+    let mut printed = Vec::new();
+    while addr.is_none() {
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the server prints its address");
+        if let Some(rest) = line.split("running at ").nth(1) {
+            addr = rest
+                .split_whitespace()
+                .next()
+                .map(|s| s.trim_end_matches('/').to_string());
+        }
+        printed.push(line);
+    }
+    let addr = addr.expect("address");
+    let demo_line = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("demo login line");
+    assert!(
+        demo_line.contains("demo@promodesk.test / promodesk-demo"),
+        "{demo_line}"
+    );
+    {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let health = http
+            .get(format!("{addr}/healthz"))
+            .send()
+            .await
+            .expect("healthz");
+        assert_eq!(health.status(), 200);
+        let login = http
+            .get(format!("{addr}/login"))
+            .send()
+            .await
+            .expect("login")
+            .text()
+            .await
+            .expect("body");
+        assert!(
+            login.contains("demo@promodesk.test"),
+            "the login page offers the demo login"
+        );
+        let token = crate::helpers::csrf_in(&login).expect("token");
+        let res = http
+            .post(format!("{addr}/login"))
+            .form(&[
+                ("email", "demo@promodesk.test"),
+                ("password", "promodesk-demo"),
+                ("csrf_token", token.as_str()),
+            ])
+            .send()
+            .await
+            .expect("post login");
+        assert_eq!(res.status(), 303);
+        let dash = http
+            .get(format!("{addr}/"))
+            .send()
+            .await
+            .expect("dashboard")
+            .text()
+            .await
+            .expect("body");
+        assert!(
+            dash.contains("Northwind Outfitters") && dash.contains("Active codes"),
+            "{dash}"
+        );
+    }
+    // SIGTERM: graceful stop, and the private cluster goes down with it.
+    // SAFETY: kill with a valid pid and signal.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "exit status {status:?}");
+    let cluster = Cluster::at(&data.join("postgres")).expect("cluster");
+    assert!(cluster.is_initialized());
+    assert!(
+        !cluster.is_running(),
+        "the private cluster stopped with the server"
+    );
+}

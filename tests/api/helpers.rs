@@ -1,0 +1,347 @@
+//! The test harness: a real PostgreSQL (a private cluster started once per
+//! run and shared by test binaries, or TEST_DATABASE_URL / DATABASE_URL), a
+//! migrated template database, one fresh database per test cloned from it,
+//! and the real app on a random port driven over HTTP.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use promodesk::config::Config;
+use promodesk::db;
+use promodesk::db::embedded::{Cluster, Tuning};
+use promodesk::domain::{BrandId, ProgramId, Role};
+use promodesk::store::{accounts, partners, programs};
+use promodesk::web::{self, throttle::LoginThrottle, AppState};
+use std::fs::File;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The server of the whole run: its admin URL (database `postgres`).
+pub fn admin_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Some(url) = std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .or_else(|| std::env::var("DATABASE_URL").ok())
+        {
+            if !url.trim().is_empty() {
+                return url;
+            }
+        }
+        let root = test_cluster_root();
+        std::fs::create_dir_all(root.parent().expect("parent")).expect("target tmp dir");
+        // Test binaries run at once: one of them starts the cluster.
+        let lock = File::create(root.with_extension("lock")).expect("lock file");
+        lock.lock().expect("lock the test cluster");
+        let cluster =
+            Cluster::at(&root).expect("PostgreSQL server binaries (apt-get install postgresql)");
+        cluster
+            .ensure_running(Tuning::FastUnsafe)
+            .expect("start the test cluster");
+        drop(lock);
+        cluster.url("postgres")
+    })
+}
+
+pub fn test_cluster_root() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("test-pg")
+}
+
+fn url_for(db: &str) -> String {
+    let admin = admin_url();
+    // Swap the database name in a URL of the form scheme://.../NAME?query.
+    let (base, query) = admin
+        .split_once('?')
+        .map(|(b, q)| (b, Some(q)))
+        .unwrap_or((admin, None));
+    let cut = base.rfind('/').expect("database URL with a path");
+    let mut url = format!("{}/{db}", &base[..cut]);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
+/// The migrated template database, created once (under an advisory lock:
+/// test binaries race for it) and named by a hash of the migrations.
+fn template() -> &'static str {
+    static NAME: OnceLock<String> = OnceLock::new();
+    NAME.get_or_init(|| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        let mut files: Vec<PathBuf> = walk(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/migrations"
+        )));
+        files.sort();
+        for f in files {
+            f.file_name().hash(&mut hasher);
+            std::fs::read(&f).expect("migration file").hash(&mut hasher);
+        }
+        let name = format!("promodesk_tpl_{:016x}", hasher.finish());
+        let mut admin = PgConnection::establish(admin_url()).expect("connect to the test server");
+        diesel::sql_query("SELECT pg_advisory_lock(4242)")
+            .execute(&mut admin)
+            .expect("advisory lock");
+        #[derive(QueryableByName)]
+        struct Exists {
+            #[diesel(sql_type = Bool)]
+            exists: bool,
+        }
+        let found: Exists = diesel::sql_query(
+            "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists",
+        )
+        .bind::<Text, _>(&name)
+        .get_result(&mut admin)
+        .expect("query pg_database");
+        if !found.exists {
+            diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut admin)
+                .expect("create template");
+            db::migrate(&url_for(&name)).expect("migrate the template");
+        }
+        diesel::sql_query("SELECT pg_advisory_unlock(4242)")
+            .execute(&mut admin)
+            .expect("unlock");
+        name
+    })
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("read migrations").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// A fresh database, cloned from the template; dropped with the value.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub fn new() -> TestDb {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let tpl = template();
+        let name = format!(
+            "t_{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed),
+            rand::random::<u32>()
+        );
+        let mut admin = PgConnection::establish(admin_url()).expect("connect to the test server");
+        diesel::sql_query(format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE \"{tpl}\" STRATEGY FILE_COPY"
+        ))
+        .execute(&mut admin)
+        .expect("clone the template database");
+        let url = url_for(&name);
+        TestDb { name, url }
+    }
+
+    pub fn conn(&self) -> PgConnection {
+        PgConnection::establish(&self.url).expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(admin_url()) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+/// The app running on a random port with its own database.
+pub struct TestApp {
+    pub addr: String,
+    pub db: TestDb,
+}
+
+pub struct Brand {
+    pub id: BrandId,
+    pub program: ProgramId,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let db = TestDb::new();
+        let pool = db::pool(&db.url, 4).expect("pool");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+        let addr = format!("http://{}", listener.local_addr().expect("addr"));
+        let state = AppState {
+            pool,
+            config: Config::for_tests(db.url.clone()),
+            throttle: LoginThrottle::default(),
+            demo_login: false,
+        };
+        let server = web::serve(listener, state).expect("start the server");
+        actix_web::rt::spawn(server);
+        TestApp { addr, db }
+    }
+
+    pub fn conn(&self) -> PgConnection {
+        self.db.conn()
+    }
+
+    /// A brand with one program and a user of the given role.
+    pub fn brand(&self, name: &str) -> Brand {
+        let mut c = self.conn();
+        let b = accounts::create_brand(&mut c, name).expect("brand");
+        let p = programs::create(
+            &mut c,
+            BrandId(b.id),
+            &promodesk::domain::program::ProgramSettings {
+                name: format!("{name} US"),
+                time_zone: "America/New_York".into(),
+                currency: "USD".into(),
+                landing_url: "https://shop.example/".into(),
+                referral_window_days: 30,
+                locking_days: 30,
+                tracking_enabled: true,
+            },
+        )
+        .expect("program");
+        Brand {
+            id: BrandId(b.id),
+            program: ProgramId(p.id),
+        }
+    }
+
+    pub fn user(&self, brand: &Brand, email: &str, role: Role) {
+        let mut c = self.conn();
+        let hash = password_auth::generate_hash(PASSWORD);
+        accounts::create_user(&mut c, brand.id, email, role, &hash).expect("user");
+    }
+
+    pub fn partner(&self, brand: &Brand, media_id: i64, name: &str) -> i64 {
+        let mut c = self.conn();
+        partners::create(
+            &mut c,
+            brand.id,
+            &promodesk::domain::partner::NewPartner {
+                media_id,
+                name: name.into(),
+                status: promodesk::domain::partner::PartnerStatus::Active,
+                credit_group: promodesk::domain::partner::CreditGroup::Preferred,
+                payout: None,
+                email: None,
+            },
+        )
+        .expect("partner")
+        .id
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects.
+    pub fn client(&self) -> Client {
+        Client {
+            addr: self.addr.clone(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+        }
+    }
+
+    /// A client logged in as `email`.
+    pub async fn login(&self, email: &str) -> Client {
+        let c = self.client();
+        let res = c.login(email, PASSWORD).await;
+        assert_eq!(res.status(), 303, "login of {email} failed");
+        c
+    }
+}
+
+pub struct Client {
+    pub addr: String,
+    pub http: reqwest::Client,
+}
+
+pub fn csrf_in(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+impl Client {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// GET, returning status and body.
+    pub async fn page(&self, path: &str) -> (u16, String) {
+        let res = self.get(path).await;
+        let status = res.status().as_u16();
+        (status, res.text().await.expect("body"))
+    }
+
+    /// The session's CSRF token, read from a page's form.
+    pub async fn csrf(&self) -> String {
+        let (_, body) = self.page("/").await;
+        if let Some(t) = csrf_in(&body) {
+            return t;
+        }
+        let (_, body) = self.page("/login").await;
+        csrf_in(&body).expect("a form with a CSRF token")
+    }
+
+    /// POSTs a form as given (no token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// POSTs a form with the session's CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf_token", &token));
+        self.post_raw(path, &all).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        let (_, body) = self.page("/login").await;
+        let token = csrf_in(&body).expect("login form token");
+        self.post_raw(
+            "/login",
+            &[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &token),
+            ],
+        )
+        .await
+    }
+}
+
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}

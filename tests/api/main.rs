@@ -1,0 +1,9 @@
+//! Integration tests: the real app over HTTP against a real PostgreSQL.
+
+mod auth;
+mod embedded;
+mod helpers;
+mod partners;
+mod schema;
+mod security;
+mod tenancy;
