@@ -4,5 +4,6 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod import;
 pub mod store;
 pub mod web;

@@ -1,4 +1,6 @@
 DROP TABLE IF EXISTS alerts;
+DROP TABLE IF EXISTS upload_rows;
+DROP TABLE IF EXISTS upload_error_rows;
 DROP TABLE IF EXISTS upload_errors;
 DROP TABLE IF EXISTS uploads;
 DROP TABLE IF EXISTS code_misuse;

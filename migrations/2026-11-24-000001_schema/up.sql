@@ -106,7 +106,8 @@ CREATE TABLE promo_codes (
     FOREIGN KEY (brand_id, program_id) REFERENCES programs (brand_id, id),
     FOREIGN KEY (brand_id, partner_id) REFERENCES partners (brand_id, id),
     FOREIGN KEY (brand_id, deal_id) REFERENCES deals (brand_id, id),
-    CHECK (active_start IS NULL OR active_end IS NULL OR active_end > active_start),
+    -- end = start: a code expired before it began (never active)
+    CHECK (active_start IS NULL OR active_end IS NULL OR active_end >= active_start),
     CHECK (payout_percent IS NULL OR payout_flat IS NULL),
     CHECK ((code_type = 'TRACKING' AND partner_id IS NOT NULL AND credit_rule IS NOT NULL)
         OR (code_type = 'RESTRICTED' AND partner_id IS NULL AND credit_rule IS NULL)),
@@ -123,7 +124,8 @@ CREATE TABLE promo_codes (
     ) WHERE (match_mode = 'LI')
 );
 CREATE INDEX promo_codes_list_idx ON promo_codes (brand_id, id DESC);
-CREATE INDEX promo_codes_key_idx ON promo_codes (brand_id, program_id, code_key);
+-- exact lookups (brand, code_key, program) and the list sorted by code
+CREATE INDEX promo_codes_key_idx ON promo_codes (brand_id, code_key, program_id);
 CREATE INDEX promo_codes_partner_idx ON promo_codes (brand_id, partner_id, id DESC);
 CREATE INDEX promo_codes_deal_idx ON promo_codes (brand_id, deal_id) WHERE deal_id IS NOT NULL;
 CREATE INDEX promo_codes_trgm_idx ON promo_codes USING gin (brand_id, code_key gin_trgm_ops);
@@ -232,6 +234,8 @@ CREATE TABLE uploads (
     error_rows       BIGINT NOT NULL DEFAULT 0,
     warnings         JSONB NOT NULL DEFAULT '[]'::jsonb,
     failure          TEXT,
+    -- the file's header, for the error report
+    header           TEXT[] NOT NULL DEFAULT '{}',
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     accepted_at      TIMESTAMPTZ,
     PRIMARY KEY (brand_id, id)
@@ -247,6 +251,39 @@ CREATE TABLE upload_errors (
     message      TEXT NOT NULL,
     PRIMARY KEY (brand_id, upload_id, row_number, column_name),
     FOREIGN KEY (brand_id, upload_id) REFERENCES uploads (brand_id, id) ON DELETE CASCADE
+);
+
+-- The original fields of each row with an error, for the error report.
+CREATE TABLE upload_error_rows (
+    brand_id     BIGINT NOT NULL,
+    upload_id    BIGINT NOT NULL,
+    row_number   BIGINT NOT NULL,
+    fields       TEXT[] NOT NULL,
+    PRIMARY KEY (brand_id, upload_id, row_number),
+    FOREIGN KEY (brand_id, upload_id) REFERENCES uploads (brand_id, id) ON DELETE CASCADE
+);
+
+-- Valid rows of an upload under review, loaded by COPY. Unlogged: it is a
+-- staging area (a crash empties it, which accept detects by the count).
+CREATE UNLOGGED TABLE upload_rows (
+    brand_id      BIGINT NOT NULL,
+    upload_id     BIGINT NOT NULL,
+    row_number    BIGINT NOT NULL,
+    program_id    BIGINT NOT NULL,
+    code          TEXT NOT NULL,
+    code_key      TEXT NOT NULL,
+    code_type     TEXT NOT NULL,
+    partner_id    BIGINT,
+    credit_rule   TEXT,
+    match_mode    TEXT NOT NULL,
+    deal_id       BIGINT,
+    active_start  TIMESTAMPTZ,
+    active_end    TIMESTAMPTZ,
+    time_zone     TEXT NOT NULL,
+    existing_id   BIGINT,
+    -- the row as the file gave it, for the error report
+    fields        TEXT[] NOT NULL,
+    PRIMARY KEY (brand_id, upload_id, row_number)
 );
 
 CREATE TABLE alerts (

@@ -179,6 +179,7 @@ diesel::table! {
         error_rows -> Int8,
         warnings -> Jsonb,
         failure -> Nullable<Text>,
+        header -> Array<Text>,
         created_at -> Timestamptz,
         accepted_at -> Nullable<Timestamptz>,
     }
@@ -192,6 +193,36 @@ diesel::table! {
         column_name -> Text,
         value -> Text,
         message -> Text,
+    }
+}
+
+diesel::table! {
+    upload_error_rows (brand_id, upload_id, row_number) {
+        brand_id -> Int8,
+        upload_id -> Int8,
+        row_number -> Int8,
+        fields -> Array<Text>,
+    }
+}
+
+diesel::table! {
+    upload_rows (brand_id, upload_id, row_number) {
+        brand_id -> Int8,
+        upload_id -> Int8,
+        row_number -> Int8,
+        program_id -> Int8,
+        code -> Text,
+        code_key -> Text,
+        code_type -> Text,
+        partner_id -> Nullable<Int8>,
+        credit_rule -> Nullable<Text>,
+        match_mode -> Text,
+        deal_id -> Nullable<Int8>,
+        active_start -> Nullable<Timestamptz>,
+        active_end -> Nullable<Timestamptz>,
+        time_zone -> Text,
+        existing_id -> Nullable<Int8>,
+        fields -> Array<Text>,
     }
 }
 
@@ -222,5 +253,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     code_misuse,
     uploads,
     upload_errors,
+    upload_error_rows,
+    upload_rows,
     alerts,
 );

@@ -1,6 +1,9 @@
 //! Pure types and rules. Nothing here knows about HTTP or SQL.
 
+pub mod code;
+pub mod deal;
 pub mod forms;
+pub mod matcher;
 pub mod partner;
 pub mod program;
 

@@ -2,10 +2,13 @@
 //! works on data before a brand is known, such as login by email).
 
 pub mod accounts;
+pub mod codes;
 pub mod dashboard;
+pub mod deals;
 pub mod partners;
 pub mod programs;
 pub mod seed;
+// pub mod uploads; (in progress)
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 

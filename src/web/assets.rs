@@ -19,6 +19,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "image/svg+xml",
         include_str!("../../static/favicon.svg"),
     ),
+    (
+        "regex-tester.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/regex-tester.js"),
+    ),
+    (
+        "upload.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/upload.js"),
+    ),
 ];
 
 #[get("/static/{name}")]

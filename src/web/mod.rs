@@ -2,16 +2,20 @@
 
 pub mod assets;
 pub mod auth;
+pub mod codes;
 pub mod csrf;
 pub mod dashboard;
+pub mod deals;
 pub mod error;
 pub mod health;
+pub mod help;
 pub mod layout;
 pub mod pages;
 pub mod partners;
 pub mod session;
 pub mod settings;
 pub mod throttle;
+// pub mod uploads; (in progress)
 
 use crate::config::Config;
 use crate::db::PgPool;
@@ -95,10 +99,14 @@ pub fn urlencode(s: &str) -> String {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
     health::configure(cfg);
+    help::configure(cfg);
     auth::configure(cfg);
     dashboard::configure(cfg);
+    codes::configure(cfg);
+    deals::configure(cfg);
     partners::configure(cfg);
     settings::configure(cfg);
+    // uploads::configure(cfg);
     pages::configure(cfg);
 }
 

@@ -18,24 +18,6 @@ struct ComingPage {
 
 const PLANNED: &[(&str, &str, &str, &str)] = &[
     (
-        "/codes",
-        "codes",
-        "Promo codes",
-        "Create, search, expire and reactivate promo codes.",
-    ),
-    (
-        "/uploads",
-        "uploads",
-        "Bulk upload",
-        "Upload thousands of codes from a CSV or XLSX file.",
-    ),
-    (
-        "/deals",
-        "deals",
-        "Deals",
-        "The offers your promo codes carry.",
-    ),
-    (
         "/reports/performance",
         "reports",
         "Performance by promo code",
@@ -59,13 +41,6 @@ const PLANNED: &[(&str, &str, &str, &str)] = &[
         "Monitoring",
         "Leaked, expired and unknown codes.",
     ),
-    (
-        "/help/regex",
-        "help",
-        "Regex explained",
-        "How regex codes match, with a live tester.",
-    ),
-    ("/help/faq", "help", "FAQ", "Answers to common questions."),
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

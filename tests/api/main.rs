@@ -1,6 +1,9 @@
 //! Integration tests: the real app over HTTP against a real PostgreSQL.
 
 mod auth;
+mod browser;
+mod codes;
+mod deals;
 mod embedded;
 mod helpers;
 mod partners;

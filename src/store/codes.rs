@@ -1,0 +1,997 @@
+//! Promo codes: the filtered list, create and edit with history, expire and
+//! reactivate, and the conflicts the database reports.
+
+use super::{violated_constraint, StoreError, StoreResult};
+use crate::db::schema::{actions, code_history, promo_codes};
+use crate::domain::code::{CodeQuery, CodeSort, CodeStatus, NewCode, PAGE_SIZE};
+use crate::domain::partner::Payout;
+use crate::domain::{BrandId, CodeId, DealId, ProgramId, UserId};
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::query_builder::BoxedSqlQuery;
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+use rust_decimal::Decimal;
+use serde_json::{json, Map, Value};
+
+/// Exact counts stop here; past it the page shows the planner's estimate.
+pub const COUNT_CAP: i64 = 1_000;
+
+/// A row of the code list (and of its CSV export).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CodeRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub program_id: i64,
+    #[diesel(sql_type = Text)]
+    pub program_name: String,
+    #[diesel(sql_type = Text)]
+    pub code: String,
+    #[diesel(sql_type = Text)]
+    pub code_type: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub partner_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub partner_name: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub media_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub credit_rule: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub match_mode: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub deal_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub deal_name: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub active_start: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub active_end: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Text)]
+    pub time_zone: String,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Numeric>)]
+    pub payout_percent: Option<Decimal>,
+    #[diesel(sql_type = Nullable<diesel::sql_types::Numeric>)]
+    pub payout_flat: Option<Decimal>,
+    #[diesel(sql_type = Text)]
+    pub comments: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl CodeRow {
+    pub fn status(&self, now: DateTime<Utc>) -> CodeStatus {
+        crate::domain::code::status_at(self.active_start, self.active_end, now)
+    }
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+const ROW_COLUMNS: &str = "c.id, c.program_id, g.name AS program_name, c.code, c.code_type, c.partner_id, \
+     p.name AS partner_name, p.media_id, c.credit_rule, c.match_mode, c.deal_id, d.name AS deal_name, \
+     c.active_start, c.active_end, c.time_zone, c.payout_percent, c.payout_flat, c.comments, c.created_at, c.updated_at";
+
+const ROW_FROM: &str = " FROM promo_codes c \
+     JOIN programs g ON g.brand_id = c.brand_id AND g.id = c.program_id \
+     LEFT JOIN partners p ON p.brand_id = c.brand_id AND p.id = c.partner_id \
+     LEFT JOIN deals d ON d.brand_id = c.brand_id AND d.id = c.deal_id ";
+
+/// A bound value of a dynamically built query.
+#[derive(Debug, Clone)]
+enum Bind {
+    Int(i64),
+    Text(String),
+    Time(DateTime<Utc>),
+}
+
+/// A WHERE clause with numbered placeholders and their values.
+#[derive(Debug, Clone, Default)]
+struct Where {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl Where {
+    fn push(&mut self, fragment: &str, binds: Vec<Bind>) {
+        // `?` in a fragment stands for the next placeholder.
+        let mut out = String::new();
+        let mut n = self.binds.len();
+        for ch in fragment.chars() {
+            if ch == '?' {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            } else {
+                out.push(ch);
+            }
+        }
+        self.sql.push_str(if self.sql.is_empty() {
+            " WHERE "
+        } else {
+            " AND "
+        });
+        self.sql.push_str(&out);
+        self.binds.extend(binds);
+    }
+
+    fn query(
+        &self,
+        head: &str,
+        tail: &str,
+    ) -> BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
+        let mut q = diesel::sql_query(format!("{head}{}{tail}", self.sql)).into_boxed::<Pg>();
+        for b in &self.binds {
+            q = match b.clone() {
+                Bind::Int(v) => q.bind::<BigInt, _>(v),
+                Bind::Text(v) => q.bind::<Text, _>(v),
+                Bind::Time(v) => q.bind::<Timestamptz, _>(v),
+            };
+        }
+        q
+    }
+}
+
+/// `%text%` for LIKE, with the wildcard characters escaped.
+fn like_pattern(q: &str) -> String {
+    let mut out = String::from("%");
+    for ch in q.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}
+
+fn filters(brand: BrandId, f: &CodeQuery, now: DateTime<Utc>) -> Where {
+    let mut w = Where::default();
+    w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
+    if let Some(q) = &f.q {
+        let pat = like_pattern(q);
+        w.push(
+            "(c.code_key LIKE ? OR c.partner_id IN (SELECT id FROM partners WHERE brand_id = ? AND lower(name) LIKE ?))",
+            vec![Bind::Text(pat.clone()), Bind::Int(brand.0), Bind::Text(pat)],
+        );
+    }
+    match f.status {
+        Some(CodeStatus::Active) => w.push(
+            "(c.active_start IS NULL OR c.active_start <= ?) AND (c.active_end IS NULL OR (c.active_end > ? AND c.active_end > coalesce(c.active_start, '-infinity')))",
+            vec![Bind::Time(now), Bind::Time(now)],
+        ),
+        Some(CodeStatus::Scheduled) => w.push(
+            "c.active_start > ? AND (c.active_end IS NULL OR c.active_end > c.active_start)",
+            vec![Bind::Time(now)],
+        ),
+        Some(CodeStatus::Expired) => {
+            w.push("(c.active_end <= ? OR c.active_end <= c.active_start)", vec![Bind::Time(now)])
+        }
+        None => {}
+    }
+    if let Some(p) = f.partner {
+        w.push("c.partner_id = ?", vec![Bind::Int(p.0)]);
+    }
+    if let Some(t) = f.code_type {
+        w.push("c.code_type = ?", vec![Bind::Text(t.as_str().into())]);
+    }
+    if let Some(m) = f.match_mode {
+        w.push("c.match_mode = ?", vec![Bind::Text(m.as_str().into())]);
+    }
+    if let Some(r) = f.credit_rule {
+        w.push("c.credit_rule = ?", vec![Bind::Text(r.as_str().into())]);
+    }
+    if let Some(d) = f.deal {
+        w.push("c.deal_id = ?", vec![Bind::Int(d.0)]);
+    }
+    if let Some(p) = f.program {
+        w.push("c.program_id = ?", vec![Bind::Int(p.0)]);
+    }
+    w
+}
+
+fn order_by(f: &CodeQuery) -> String {
+    let dir = if f.desc { "DESC" } else { "ASC" };
+    match f.sort {
+        None => " ORDER BY c.id DESC".into(),
+        Some(CodeSort::Created) => format!(" ORDER BY c.id {dir}"),
+        Some(CodeSort::Code) => format!(" ORDER BY c.code_key {dir}, c.id {dir}"),
+        Some(CodeSort::Partner) => format!(" ORDER BY p.name {dir} NULLS LAST, c.id DESC"),
+        Some(CodeSort::Start) => format!(" ORDER BY c.active_start {dir} NULLS FIRST, c.id DESC"),
+        Some(CodeSort::End) => format!(" ORDER BY c.active_end {dir} NULLS LAST, c.id DESC"),
+    }
+}
+
+/// How many codes a filter matches: exact up to `COUNT_CAP`, else estimated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    Exact(i64),
+    About(i64),
+}
+
+impl Total {
+    pub fn value(self) -> i64 {
+        match self {
+            Total::Exact(n) | Total::About(n) => n,
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct Plan {
+    #[diesel(sql_type = Text)]
+    #[diesel(column_name = "QUERY PLAN")]
+    plan: String,
+}
+
+pub struct CodePage {
+    pub rows: Vec<CodeRow>,
+    pub total: Total,
+}
+
+/// One page of the filtered list, with its total.
+pub fn list(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    f: &CodeQuery,
+    now: DateTime<Utc>,
+) -> StoreResult<CodePage> {
+    let w = filters(brand, f, now);
+    let offset = (i64::from(f.page) - 1) * PAGE_SIZE;
+    let rows: Vec<CodeRow> = w
+        .query(
+            &format!("SELECT {ROW_COLUMNS}{ROW_FROM}"),
+            &format!("{} LIMIT {PAGE_SIZE} OFFSET {offset}", order_by(f)),
+        )
+        .load(conn)?;
+    let counted: Count = w
+        .query(
+            "SELECT count(*) AS n FROM (SELECT 1 FROM promo_codes c",
+            &format!(" LIMIT {}) t", COUNT_CAP + 1),
+        )
+        .get_result(conn)?;
+    let total = if counted.n <= COUNT_CAP {
+        Total::Exact(counted.n)
+    } else {
+        let plan: Plan = w
+            .query("EXPLAIN (FORMAT JSON) SELECT 1 FROM promo_codes c", "")
+            .get_result(conn)?;
+        let estimate = serde_json::from_str::<Value>(&plan.plan)
+            .ok()
+            .and_then(|v| v[0]["Plan"]["Plan Rows"].as_f64())
+            .map(|r| r as i64)
+            .unwrap_or(0);
+        Total::About(estimate.max(COUNT_CAP + 1).max(offset + rows.len() as i64))
+    };
+    Ok(CodePage { rows, total })
+}
+
+/// Every row of a filter, `batch` at a time in the list's order (newest
+/// first), for the CSV export: `after` is the last id of the previous batch.
+pub fn export_batch(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    f: &CodeQuery,
+    now: DateTime<Utc>,
+    after: Option<i64>,
+    batch: i64,
+) -> StoreResult<Vec<CodeRow>> {
+    let mut w = filters(brand, f, now);
+    if let Some(a) = after {
+        w.push("c.id < ?", vec![Bind::Int(a)]);
+    }
+    Ok(w.query(
+        &format!("SELECT {ROW_COLUMNS}{ROW_FROM}"),
+        &format!(" ORDER BY c.id DESC LIMIT {batch}"),
+    )
+    .load(conn)?)
+}
+
+/// Rows for a chosen set of ids (the export of a selection).
+pub fn rows_by_ids(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    ids: &[i64],
+) -> StoreResult<Vec<CodeRow>> {
+    let mut w = Where::default();
+    w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
+    let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+    w.sql.push_str(&format!(
+        " AND c.id IN ({})",
+        if list.is_empty() {
+            "NULL".into()
+        } else {
+            list.join(",")
+        }
+    ));
+    Ok(w.query(
+        &format!("SELECT {ROW_COLUMNS}{ROW_FROM}"),
+        " ORDER BY c.id DESC",
+    )
+    .load(conn)?)
+}
+
+pub fn get(conn: &mut PgConnection, brand: BrandId, id: CodeId) -> StoreResult<CodeRow> {
+    let mut w = Where::default();
+    w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
+    w.push("c.id = ?", vec![Bind::Int(id.0)]);
+    w.query(&format!("SELECT {ROW_COLUMNS}{ROW_FROM}"), "")
+        .get_result(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}
+
+/// One entry of a code's history.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct HistoryRow {
+    #[diesel(sql_type = Timestamptz)]
+    pub changed_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub changed_by: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub action: String,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub changes: Value,
+}
+
+pub fn history(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    id: CodeId,
+) -> StoreResult<Vec<HistoryRow>> {
+    Ok(diesel::sql_query(
+        "SELECT h.changed_at, u.email AS changed_by, h.action, h.changes
+         FROM code_history h LEFT JOIN users u ON u.brand_id = h.brand_id AND u.id = h.changed_by
+         WHERE h.brand_id = $1 AND h.code_id = $2 ORDER BY h.changed_at DESC, h.id DESC",
+    )
+    .bind::<BigInt, _>(brand.0)
+    .bind::<BigInt, _>(id.0)
+    .load(conn)?)
+}
+
+/// Whether an action was credited through this code (its value is then fixed).
+pub fn has_credited(conn: &mut PgConnection, brand: BrandId, id: CodeId) -> StoreResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        actions::table
+            .filter(actions::brand_id.eq(brand.0))
+            .filter(actions::matched_code_id.eq(id.0)),
+    ))
+    .get_result(conn)?)
+}
+
+fn payout_columns(p: Option<Payout>) -> (Option<Decimal>, Option<Decimal>) {
+    match p {
+        Some(Payout::Percent(v)) => (Some(v), None),
+        Some(Payout::Flat(v)) => (None, Some(v)),
+        None => (None, None),
+    }
+}
+
+/// The existing exact codes with the same value whose dates overlap a range.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Overlap {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub code: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub partner_name: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub active_start: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub active_end: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Text)]
+    pub time_zone: String,
+}
+
+pub fn overlapping(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    program: ProgramId,
+    value: &str,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    except: Option<CodeId>,
+) -> StoreResult<Vec<Overlap>> {
+    Ok(diesel::sql_query(
+        "SELECT c.id, c.code, p.name AS partner_name, c.active_start, c.active_end, c.time_zone
+         FROM promo_codes c LEFT JOIN partners p ON p.brand_id = c.brand_id AND p.id = c.partner_id
+         WHERE c.brand_id = $1 AND c.program_id = $2 AND c.match_mode = 'LI'
+           AND c.code_key = lower(btrim($3)) AND c.id <> $6
+           AND c.active_range && tstzrange(coalesce($4, '-infinity'::timestamptz), coalesce($5, 'infinity'::timestamptz), '[)')
+         ORDER BY c.id LIMIT 5",
+    )
+    .bind::<BigInt, _>(brand.0)
+    .bind::<BigInt, _>(program.0)
+    .bind::<Text, _>(value)
+    .bind::<Nullable<Timestamptz>, _>(start)
+    .bind::<Nullable<Timestamptz>, _>(end)
+    .bind::<BigInt, _>(except.map(|c| c.0).unwrap_or(0))
+    .load(conn)?)
+}
+
+fn describe_window(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>, tz: &str) -> String {
+    let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+    let f = |t: DateTime<Utc>| crate::domain::code::format_human(t, tz);
+    match (start, end) {
+        (None, None) => "with no start or end date".into(),
+        (Some(s), None) => format!("from {} with no end", f(s)),
+        (None, Some(e)) => format!("until {}", f(e)),
+        (Some(s), Some(e)) => format!("from {} to {}", f(s), f(e)),
+    }
+}
+
+/// Explains an exclusion violation by naming the code(s) in the way. With
+/// the constraint keyed by a 64-bit hash, a violation with no same-valued
+/// code is a hash collision, and is said to be one.
+fn overlap_conflict(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    program: ProgramId,
+    value: &str,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    except: Option<CodeId>,
+) -> StoreError {
+    match overlapping(conn, brand, program, value, start, end, except) {
+        Ok(list) if !list.is_empty() => {
+            let o = &list[0];
+            StoreError::Conflict(format!(
+                "The exact code {} (#{}{}) is already active {}; two codes with the same value (ignoring case) \
+                 cannot be active at the same time in one program. Change the dates, or expire that code first.",
+                o.code,
+                o.id,
+                o.partner_name.as_deref().map(|p| format!(", partner {p}")).unwrap_or_default(),
+                describe_window(o.active_start, o.active_end, &o.time_zone)
+            ))
+        }
+        Ok(_) => StoreError::Conflict(format!(
+            "The code {value} could not be saved: its value shares a 64-bit hash with another code of this program \
+             (a hash collision, not a duplicate). Please choose a slightly different value."
+        )),
+        Err(e) => e,
+    }
+}
+
+fn is_overlap(e: &diesel::result::Error) -> bool {
+    violated_constraint(e).is_some_and(|(_, name)| name == "promo_codes_no_overlap")
+}
+
+/// Maps the database's refusal of a code to a message a user can act on.
+fn code_write_error(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    c: &NewCode,
+    except: Option<CodeId>,
+    e: diesel::result::Error,
+) -> StoreError {
+    if is_overlap(&e) {
+        return overlap_conflict(
+            conn,
+            brand,
+            c.program_id,
+            &c.code,
+            c.active_start,
+            c.active_end,
+            except,
+        );
+    }
+    match violated_constraint(&e) {
+        Some((diesel::result::DatabaseErrorKind::ForeignKeyViolation, name)) => {
+            StoreError::Conflict(
+                if name.contains("partner") {
+                    "No such partner in your brand."
+                } else if name.contains("deal") {
+                    "No such deal in your brand."
+                } else {
+                    "No such program in your brand."
+                }
+                .into(),
+            )
+        }
+        _ => e.into(),
+    }
+}
+
+fn snapshot(c: &NewCode) -> Map<String, Value> {
+    let (pp, pf) = payout_columns(c.payout);
+    let mut m = Map::new();
+    m.insert("program_id".into(), json!(c.program_id.0));
+    m.insert("code".into(), json!(c.code));
+    m.insert("code_type".into(), json!(c.code_type.as_str()));
+    m.insert("partner_id".into(), json!(c.partner_id.map(|p| p.0)));
+    m.insert(
+        "credit_rule".into(),
+        json!(c.credit_rule.map(|r| r.as_str())),
+    );
+    m.insert("match_mode".into(), json!(c.match_mode.as_str()));
+    m.insert("deal_id".into(), json!(c.deal_id.map(|d| d.0)));
+    m.insert(
+        "active_start".into(),
+        json!(c.active_start.map(|t| t.to_rfc3339())),
+    );
+    m.insert(
+        "active_end".into(),
+        json!(c.active_end.map(|t| t.to_rfc3339())),
+    );
+    m.insert("time_zone".into(), json!(c.time_zone.name()));
+    m.insert(
+        "payout_percent".into(),
+        json!(pp.map(|d| d.normalize().to_string())),
+    );
+    m.insert(
+        "payout_flat".into(),
+        json!(pf.map(|d| d.normalize().to_string())),
+    );
+    m.insert("comments".into(), json!(c.comments));
+    m
+}
+
+fn snapshot_row(r: &CodeRow) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("program_id".into(), json!(r.program_id));
+    m.insert("code".into(), json!(r.code));
+    m.insert("code_type".into(), json!(r.code_type));
+    m.insert("partner_id".into(), json!(r.partner_id));
+    m.insert("credit_rule".into(), json!(r.credit_rule));
+    m.insert("match_mode".into(), json!(r.match_mode));
+    m.insert("deal_id".into(), json!(r.deal_id));
+    m.insert(
+        "active_start".into(),
+        json!(r.active_start.map(|t| t.to_rfc3339())),
+    );
+    m.insert(
+        "active_end".into(),
+        json!(r.active_end.map(|t| t.to_rfc3339())),
+    );
+    m.insert("time_zone".into(), json!(r.time_zone));
+    m.insert(
+        "payout_percent".into(),
+        json!(r.payout_percent.map(|d| d.normalize().to_string())),
+    );
+    m.insert(
+        "payout_flat".into(),
+        json!(r.payout_flat.map(|d| d.normalize().to_string())),
+    );
+    m.insert("comments".into(), json!(r.comments));
+    m
+}
+
+/// `{"field": [from, to]}` for the fields that differ.
+fn diff(before: &Map<String, Value>, after: &Map<String, Value>) -> Value {
+    let mut out = Map::new();
+    for (k, v) in after {
+        let old = before.get(k).cloned().unwrap_or(Value::Null);
+        if &old != v {
+            out.insert(k.clone(), json!([old, v]));
+        }
+    }
+    Value::Object(out)
+}
+
+fn record(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    code: i64,
+    user: Option<UserId>,
+    action: &str,
+    changes: Value,
+) -> QueryResult<usize> {
+    diesel::insert_into(code_history::table)
+        .values((
+            code_history::brand_id.eq(brand.0),
+            code_history::code_id.eq(code),
+            code_history::changed_by.eq(user.map(|u| u.0)),
+            code_history::action.eq(action),
+            code_history::changes.eq(changes),
+        ))
+        .execute(conn)
+}
+
+/// Creates a code and its first history entry, in one transaction.
+pub fn create(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    user: UserId,
+    c: &NewCode,
+) -> StoreResult<CodeId> {
+    let res = conn.transaction::<i64, diesel::result::Error, _>(|conn| {
+        let (pp, pf) = payout_columns(c.payout);
+        let id: i64 = diesel::insert_into(promo_codes::table)
+            .values((
+                promo_codes::brand_id.eq(brand.0),
+                promo_codes::program_id.eq(c.program_id.0),
+                promo_codes::code.eq(&c.code),
+                promo_codes::code_type.eq(c.code_type.as_str()),
+                promo_codes::partner_id.eq(c.partner_id.map(|p| p.0)),
+                promo_codes::credit_rule.eq(c.credit_rule.map(|r| r.as_str())),
+                promo_codes::match_mode.eq(c.match_mode.as_str()),
+                promo_codes::deal_id.eq(c.deal_id.map(|d| d.0)),
+                promo_codes::active_start.eq(c.active_start),
+                promo_codes::active_end.eq(c.active_end),
+                promo_codes::time_zone.eq(c.time_zone.name()),
+                promo_codes::payout_percent.eq(pp),
+                promo_codes::payout_flat.eq(pf),
+                promo_codes::comments.eq(&c.comments),
+                promo_codes::created_by.eq(user.0),
+                promo_codes::updated_by.eq(user.0),
+            ))
+            .returning(promo_codes::id)
+            .get_result(conn)?;
+        let changes = diff(&Map::new(), &snapshot(c));
+        record(conn, brand, id, Some(user), "created", changes)?;
+        Ok(id)
+    });
+    match res {
+        Ok(id) => Ok(CodeId(id)),
+        Err(e) => Err(code_write_error(conn, brand, c, None, e)),
+    }
+}
+
+/// Saves an edit with a history entry of what changed. The value of a code
+/// that has credited an action cannot change.
+pub fn update(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    user: UserId,
+    id: CodeId,
+    c: &NewCode,
+) -> StoreResult<()> {
+    let res = conn.transaction::<(), StoreError, _>(|conn| {
+        let before = get_for_update(conn, brand, id)?;
+        let value_changed = before.code != c.code || before.match_mode != c.match_mode.as_str() || before.program_id != c.program_id.0;
+        if value_changed && has_credited(conn, brand, id)? {
+            return Err(StoreError::Conflict(
+                "This code has credited orders, so its value, match mode and program cannot change. \
+                 Expire it and create a new code instead."
+                    .into(),
+            ));
+        }
+        let changes = diff(&snapshot_row(&before), &snapshot(c));
+        if changes.as_object().is_some_and(|m| m.is_empty()) {
+            return Ok(());
+        }
+        let (pp, pf) = payout_columns(c.payout);
+        diesel::update(promo_codes::table.filter(promo_codes::brand_id.eq(brand.0)).filter(promo_codes::id.eq(id.0)))
+            .set((
+                promo_codes::program_id.eq(c.program_id.0),
+                promo_codes::code.eq(&c.code),
+                promo_codes::code_type.eq(c.code_type.as_str()),
+                promo_codes::partner_id.eq(c.partner_id.map(|p| p.0)),
+                promo_codes::credit_rule.eq(c.credit_rule.map(|r| r.as_str())),
+                promo_codes::match_mode.eq(c.match_mode.as_str()),
+                promo_codes::deal_id.eq(c.deal_id.map(|d| d.0)),
+                promo_codes::active_start.eq(c.active_start),
+                promo_codes::active_end.eq(c.active_end),
+                promo_codes::time_zone.eq(c.time_zone.name()),
+                promo_codes::payout_percent.eq(pp),
+                promo_codes::payout_flat.eq(pf),
+                promo_codes::comments.eq(&c.comments),
+                promo_codes::updated_by.eq(user.0),
+                promo_codes::updated_at.eq(diesel::dsl::now),
+            ))
+            .execute(conn)
+            .map_err(StoreError::Db)?;
+        record(conn, brand, id.0, Some(user), "updated", changes)?;
+        Ok(())
+    });
+    match res {
+        Err(StoreError::Db(e)) => Err(code_write_error(conn, brand, c, Some(id), e)),
+        other => other,
+    }
+}
+
+fn get_for_update(conn: &mut PgConnection, brand: BrandId, id: CodeId) -> StoreResult<CodeRow> {
+    diesel::sql_query("SELECT 1 FROM promo_codes WHERE brand_id = $1 AND id = $2 FOR UPDATE")
+        .bind::<BigInt, _>(brand.0)
+        .bind::<BigInt, _>(id.0)
+        .execute(conn)?;
+    get(conn, brand, id)
+}
+
+/// Changes a code's dates (expire, reactivate, bulk date change) with a
+/// history entry; a resulting overlap is refused with the reason.
+fn set_window(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    user: UserId,
+    id: CodeId,
+    action: &str,
+    window: impl FnOnce(&CodeRow) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>), String>,
+) -> StoreResult<CodeRow> {
+    let res = conn.transaction::<CodeRow, StoreError, _>(|conn| {
+        let before = get_for_update(conn, brand, id)?;
+        let (start, end) = window(&before).map_err(StoreError::Conflict)?;
+        diesel::update(
+            promo_codes::table
+                .filter(promo_codes::brand_id.eq(brand.0))
+                .filter(promo_codes::id.eq(id.0)),
+        )
+        .set((
+            promo_codes::active_start.eq(start),
+            promo_codes::active_end.eq(end),
+            promo_codes::updated_by.eq(user.0),
+            promo_codes::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .map_err(StoreError::Db)?;
+        let mut changes = Map::new();
+        if before.active_start != start {
+            changes.insert(
+                "active_start".into(),
+                json!([
+                    before.active_start.map(|t| t.to_rfc3339()),
+                    start.map(|t| t.to_rfc3339())
+                ]),
+            );
+        }
+        if before.active_end != end {
+            changes.insert(
+                "active_end".into(),
+                json!([
+                    before.active_end.map(|t| t.to_rfc3339()),
+                    end.map(|t| t.to_rfc3339())
+                ]),
+            );
+        }
+        record(
+            conn,
+            brand,
+            id.0,
+            Some(user),
+            action,
+            Value::Object(changes),
+        )?;
+        Ok(before)
+    });
+    match res {
+        Err(StoreError::Db(e)) if is_overlap(&e) => {
+            // Look again to name the code in the way.
+            let row = get(conn, brand, id)?;
+            let c = overlap_conflict(
+                conn,
+                brand,
+                ProgramId(row.program_id),
+                &row.code,
+                None,
+                None,
+                Some(id),
+            );
+            Err(c)
+        }
+        other => other,
+    }
+}
+
+/// Expires a code at `at` (now when `None`). A code that has not started
+/// yet ends at its start: it never becomes active.
+pub fn expire(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    user: UserId,
+    id: CodeId,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> StoreResult<CodeRow> {
+    let at = at.unwrap_or(now);
+    set_window(conn, brand, user, id, "expired", |c| {
+        if let Some(e) = c.active_end {
+            if e <= at.max(now) && e <= now {
+                return Err(format!(
+                    "{} already expired on {}.",
+                    c.code,
+                    crate::domain::code::format_human(e, c.tz())
+                ));
+            }
+        }
+        let end = match c.active_start {
+            Some(s) if s > at => s,
+            _ => at,
+        };
+        Ok((c.active_start, Some(end)))
+    })
+}
+
+/// Reactivates a code: no end (`None`) or a new end in the future. Refused
+/// when the code would overlap another active code with the same value.
+pub fn reactivate(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    user: UserId,
+    id: CodeId,
+    end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> StoreResult<CodeRow> {
+    set_window(conn, brand, user, id, "reactivated", |c| {
+        if let Some(e) = end {
+            if e <= now {
+                return Err("The new end date must be in the future.".into());
+            }
+            if c.active_start.is_some_and(|s| e <= s) {
+                return Err("The new end date must be after the code's start.".into());
+            }
+        }
+        if crate::domain::code::status_at(c.active_start, c.active_end, now) == CodeStatus::Active
+            && c.active_end.is_none()
+            && end.is_none()
+        {
+            return Err(format!("{} is already active with no end date.", c.code));
+        }
+        // A code cancelled before it began starts now again.
+        let start = match (c.active_start, c.active_end) {
+            (Some(s), Some(e)) if e <= s && s <= now => Some(now),
+            _ => c.active_start,
+        };
+        Ok((start, end))
+    })
+}
+
+/// Sets both dates (bulk "change active dates").
+pub fn set_dates(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    user: UserId,
+    id: CodeId,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) -> StoreResult<CodeRow> {
+    set_window(conn, brand, user, id, "dates_changed", |_| {
+        if let (Some(s), Some(e)) = (start, end) {
+            if e <= s {
+                return Err("The end must be after the start.".into());
+            }
+        }
+        Ok((start, end))
+    })
+}
+
+/// Applies a deal (or removes it with `None`); the deal must be of the
+/// code's program.
+pub fn apply_deal(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    user: UserId,
+    id: CodeId,
+    deal: Option<DealId>,
+) -> StoreResult<CodeRow> {
+    conn.transaction::<CodeRow, StoreError, _>(|conn| {
+        let before = get_for_update(conn, brand, id)?;
+        if let Some(d) = deal {
+            let program: Option<i64> = crate::db::schema::deals::table
+                .filter(crate::db::schema::deals::brand_id.eq(brand.0))
+                .filter(crate::db::schema::deals::id.eq(d.0))
+                .select(crate::db::schema::deals::program_id)
+                .first(conn)
+                .optional()?;
+            match program {
+                None => return Err(StoreError::Conflict("No such deal.".into())),
+                Some(p) if p != before.program_id => {
+                    return Err(StoreError::Conflict(format!(
+                        "The deal belongs to another program than {} ({}).",
+                        before.code, before.program_name
+                    )))
+                }
+                _ => {}
+            }
+        }
+        diesel::update(
+            promo_codes::table
+                .filter(promo_codes::brand_id.eq(brand.0))
+                .filter(promo_codes::id.eq(id.0)),
+        )
+        .set((
+            promo_codes::deal_id.eq(deal.map(|d| d.0)),
+            promo_codes::updated_by.eq(user.0),
+            promo_codes::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)?;
+        record(
+            conn,
+            brand,
+            id.0,
+            Some(user),
+            "deal_applied",
+            json!({"deal_id": [before.deal_id, deal.map(|d| d.0)]}),
+        )?;
+        Ok(before)
+    })
+}
+
+/// A code that a new regex pattern would compete with.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ConflictCandidate {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub code: String,
+    #[diesel(sql_type = Text)]
+    pub match_mode: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub partner_name: Option<String>,
+}
+
+/// Codes of other partners in a program that a pattern may conflict with:
+/// exact codes whose value starts with `prefix` (all when empty, at most
+/// `limit`), and every regex code. Expired codes are left out.
+pub fn conflict_candidates(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    program: ProgramId,
+    partner: Option<i64>,
+    prefix: &str,
+    except: Option<CodeId>,
+    limit: i64,
+) -> StoreResult<Vec<ConflictCandidate>> {
+    Ok(diesel::sql_query(
+        "SELECT c.id, c.code, c.match_mode, p.name AS partner_name
+         FROM promo_codes c LEFT JOIN partners p ON p.brand_id = c.brand_id AND p.id = c.partner_id
+         WHERE c.brand_id = $1 AND c.program_id = $2 AND c.partner_id IS DISTINCT FROM $3 AND c.id <> $6
+           AND (c.active_end IS NULL OR c.active_end > now())
+           AND (c.match_mode = 'RE' OR c.code_key LIKE $4)
+         ORDER BY c.match_mode DESC, c.id LIMIT $5",
+    )
+    .bind::<BigInt, _>(brand.0)
+    .bind::<BigInt, _>(program.0)
+    .bind::<Nullable<BigInt>, _>(partner)
+    .bind::<Text, _>(like_prefix(prefix))
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(except.map(|c| c.0).unwrap_or(0))
+    .load(conn)?)
+}
+
+fn like_prefix(prefix: &str) -> String {
+    let mut p = like_pattern(prefix);
+    p.remove(0);
+    p
+}
+
+/// The brand's codes per status (for the list's summary).
+pub fn count_by_program(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    program: ProgramId,
+) -> StoreResult<i64> {
+    Ok(promo_codes::table
+        .filter(promo_codes::brand_id.eq(brand.0))
+        .filter(promo_codes::program_id.eq(program.0))
+        .count()
+        .get_result(conn)?)
+}
+
+/// A code's results so far.
+#[derive(Debug, Clone, Default, QueryableByName)]
+pub struct CodeResults {
+    #[diesel(sql_type = BigInt)]
+    pub actions: i64,
+    #[diesel(sql_type = BigInt)]
+    pub reversed: i64,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    pub sale_amount: Decimal,
+    #[diesel(sql_type = diesel::sql_types::Numeric)]
+    pub payout: Decimal,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub first_action: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub last_action: Option<DateTime<Utc>>,
+}
+
+pub fn results(conn: &mut PgConnection, brand: BrandId, id: CodeId) -> StoreResult<CodeResults> {
+    Ok(diesel::sql_query(
+        "SELECT count(*) AS actions, count(*) FILTER (WHERE state = 'REVERSED') AS reversed,
+                coalesce(sum(sale_amount) FILTER (WHERE state <> 'REVERSED'), 0) AS sale_amount,
+                coalesce(sum(payout) FILTER (WHERE state <> 'REVERSED' AND valid), 0) AS payout,
+                min(event_date) AS first_action, max(event_date) AS last_action
+         FROM actions WHERE brand_id = $1 AND matched_code_id = $2",
+    )
+    .bind::<BigInt, _>(brand.0)
+    .bind::<BigInt, _>(id.0)
+    .get_result(conn)?)
+}

@@ -1,0 +1,1122 @@
+//! Promo codes: list (filters, sort, pages, selection), CSV export, create,
+//! edit, detail with history, expire, reactivate and bulk changes.
+
+use super::error::AppError;
+use super::layout::Layout;
+use super::session::CurrentUser;
+use super::{db, page, see_other, AppState};
+use crate::domain::code::{
+    csv_safe, format_human, format_input, parse_local, CodeForm, CodeQuery, CodeQueryForm,
+    CodeSort, CodeStatus, MatchMode, NewCode, PAGE_SIZE,
+};
+use crate::domain::forms::FieldErrors;
+use crate::domain::matcher;
+use crate::domain::{CodeId, DealId, ProgramId, Role};
+use crate::store::codes::{self, CodeResults, CodeRow, HistoryRow, Total};
+use crate::store::deals::{self, Deal};
+use crate::store::partners::{self, Partner};
+use crate::store::programs::{self, Program};
+use crate::store::StoreError;
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, post, web, HttpResponse};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+/// What the filter bar and forms offer.
+struct Choices {
+    programs: Vec<Program>,
+    partners: Vec<Partner>,
+    deals: Vec<Deal>,
+}
+
+async fn choices(state: &AppState, user: &CurrentUser) -> Result<Choices, AppError> {
+    let brand = user.brand();
+    db(state, move |c| {
+        Ok(Choices {
+            programs: programs::list(c, brand)?,
+            partners: partners::list(c, brand)?,
+            deals: deals::list(c, brand)?,
+        })
+    })
+    .await
+}
+
+// ---------------------------------------------------------------- list
+
+#[derive(Template)]
+#[template(path = "codes/list.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<ListRow>,
+    total: Total,
+    query: CodeQuery,
+    raw: CodeQueryForm,
+    choices: Choices,
+    pages: Vec<PageLink>,
+    first_shown: i64,
+    last_shown: i64,
+    export_query: String,
+}
+
+struct ListRow {
+    row: CodeRow,
+    status: CodeStatus,
+    start: String,
+    end: String,
+}
+
+enum PageLink {
+    Page {
+        number: u32,
+        query: String,
+        current: bool,
+    },
+    Gap,
+}
+
+impl ListPage {
+    fn sort_class(&self, column: &str) -> &'static str {
+        match self.query.sort {
+            Some(s) if s.as_str() == column => {
+                if self.query.desc {
+                    "sorted-desc"
+                } else {
+                    "sorted-asc"
+                }
+            }
+            _ => "",
+        }
+    }
+    fn aria_sort(&self, column: &str) -> &'static str {
+        match self.sort_class(column) {
+            "sorted-desc" => "descending",
+            "sorted-asc" => "ascending",
+            _ => "none",
+        }
+    }
+    fn sort_link(&self, column: &str) -> String {
+        CodeSort::parse(column)
+            .map(|c| self.query.sort_link(c))
+            .unwrap_or_default()
+    }
+    fn is(&self, field: &str, value: &str) -> bool {
+        let current = match field {
+            "status" => &self.raw.status,
+            "partner" => &self.raw.partner,
+            "type" => &self.raw.code_type,
+            "match_mode" => &self.raw.match_mode,
+            "credit_rule" => &self.raw.credit_rule,
+            "deal" => &self.raw.deal,
+            "program" => &self.raw.program,
+            _ => return false,
+        };
+        current.trim().eq_ignore_ascii_case(value)
+    }
+    fn total_label(&self) -> String {
+        match self.total {
+            Total::Exact(n) => format!("{} code{}", thousands(n), if n == 1 { "" } else { "s" }),
+            Total::About(n) => format!("about {} codes (estimated)", thousands(n)),
+        }
+    }
+}
+
+pub fn thousands(n: i64) -> String {
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+fn page_links(q: &CodeQuery, total: Total) -> Vec<PageLink> {
+    let last = ((total.value() + PAGE_SIZE - 1) / PAGE_SIZE).max(1) as u32;
+    let current = q.page;
+    let mut wanted: Vec<u32> = vec![
+        1,
+        2,
+        current.saturating_sub(2),
+        current.saturating_sub(1),
+        current,
+        current + 1,
+        current + 2,
+        last - 1,
+        last,
+    ];
+    wanted.retain(|p| *p >= 1 && *p <= last.max(current));
+    wanted.sort_unstable();
+    wanted.dedup();
+    let mut out = Vec::new();
+    let mut prev = 0;
+    for p in wanted {
+        if p > prev + 1 {
+            out.push(PageLink::Gap);
+        }
+        out.push(PageLink::Page {
+            number: p,
+            query: q.to_query(p, None),
+            current: p == current,
+        });
+        prev = p;
+    }
+    out
+}
+
+fn display_window(row: &CodeRow) -> (String, String) {
+    let tz = row.tz();
+    (
+        row.active_start
+            .map(|t| format_human(t, tz))
+            .unwrap_or_else(|| "—".into()),
+        row.active_end
+            .map(|t| format_human(t, tz))
+            .unwrap_or_else(|| "never".into()),
+    )
+}
+
+#[get("/codes")]
+async fn list(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    raw: web::Query<CodeQueryForm>,
+) -> Result<HttpResponse, AppError> {
+    let raw = raw.into_inner();
+    let query = raw.parse();
+    let brand = user.brand();
+    let now = Utc::now();
+    let q = query.clone();
+    let page_data = db(&state, move |c| codes::list(c, brand, &q, now)).await?;
+    let choices = choices(&state, &user).await?;
+    let first_shown = (i64::from(query.page) - 1) * PAGE_SIZE + 1;
+    let last_shown = first_shown + page_data.rows.len() as i64 - 1;
+    let rows = page_data
+        .rows
+        .into_iter()
+        .map(|row| {
+            let (start, end) = display_window(&row);
+            ListRow {
+                status: row.status(now),
+                start,
+                end,
+                row,
+            }
+        })
+        .collect();
+    let tpl = ListPage {
+        layout: user.layout("codes", "Promo codes"),
+        rows,
+        pages: page_links(&query, page_data.total),
+        total: page_data.total,
+        export_query: query.to_query(1, None),
+        query,
+        raw,
+        choices,
+        first_shown,
+        last_shown,
+    };
+    Ok(page(StatusCode::OK, &tpl))
+}
+
+// ---------------------------------------------------------------- CSV
+
+const CSV_HEADER: &[&str] = &[
+    "Code Id",
+    "Promo Code",
+    "Program Id",
+    "Program",
+    "Media Id",
+    "Partner",
+    "Type",
+    "Credit Rule",
+    "Match Mode",
+    "Deal Id",
+    "Deal Name",
+    "Status",
+    "Active Start Date",
+    "Active End Date",
+    "Timezone",
+    "Payout Percent",
+    "Payout Flat",
+    "Comments",
+];
+
+fn csv_rows(rows: &[CodeRow], now: DateTime<Utc>, out: &mut Vec<u8>) {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for r in rows {
+        let tz = r.tz();
+        let date = |t: Option<DateTime<Utc>>| {
+            t.map(|t| t.with_timezone(&tz).to_rfc3339())
+                .unwrap_or_default()
+        };
+        let record = [
+            r.id.to_string(),
+            r.code.clone(),
+            r.program_id.to_string(),
+            r.program_name.clone(),
+            r.media_id.map(|m| m.to_string()).unwrap_or_default(),
+            r.partner_name.clone().unwrap_or_default(),
+            r.code_type.clone(),
+            r.credit_rule.clone().unwrap_or_default(),
+            r.match_mode.clone(),
+            r.deal_id.map(|d| d.to_string()).unwrap_or_default(),
+            r.deal_name.clone().unwrap_or_default(),
+            r.status(now).as_str().to_string(),
+            date(r.active_start),
+            date(r.active_end),
+            r.time_zone.clone(),
+            r.payout_percent
+                .map(|d| d.normalize().to_string())
+                .unwrap_or_default(),
+            r.payout_flat
+                .map(|d| d.normalize().to_string())
+                .unwrap_or_default(),
+            r.comments.clone(),
+        ];
+        let _ = w.write_record(record.iter().map(|c| csv_safe(c).into_owned()));
+    }
+    if let Ok(bytes) = w.into_inner() {
+        out.extend_from_slice(&bytes);
+    }
+}
+
+fn csv_header() -> Vec<u8> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(CSV_HEADER);
+    w.into_inner().unwrap_or_default()
+}
+
+fn csv_response(file_name: &str) -> actix_web::HttpResponseBuilder {
+    let mut res = HttpResponse::Ok();
+    res.insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    res
+}
+
+/// Streams every row of the filter, 5,000 at a time, so memory stays flat.
+#[get("/codes.csv")]
+async fn export(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    raw: web::Query<CodeQueryForm>,
+) -> Result<HttpResponse, AppError> {
+    let query = raw.into_inner().parse();
+    let brand = user.brand();
+    let now = Utc::now();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, AppError>>(4);
+    let pool = state.pool.clone();
+    std::thread::spawn(move || {
+        let send = |b: Result<Vec<u8>, AppError>| tx.blocking_send(b.map(web::Bytes::from)).is_ok();
+        let mut conn = match pool.get() {
+            Ok(c) => c,
+            Err(e) => {
+                send(Err(AppError::Unavailable(e.to_string())));
+                return;
+            }
+        };
+        if !send(Ok(csv_header())) {
+            return;
+        }
+        let mut after = None;
+        loop {
+            match codes::export_batch(&mut conn, brand, &query, now, after, 5_000) {
+                Ok(rows) if rows.is_empty() => break,
+                Ok(rows) => {
+                    after = rows.last().map(|r| r.id);
+                    let mut buf = Vec::with_capacity(rows.len() * 120);
+                    csv_rows(&rows, now, &mut buf);
+                    if !send(Ok(buf)) {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    send(Err(e.into()));
+                    return;
+                }
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Ok(csv_response(&format!("promo-codes-{}.csv", now.format("%Y%m%d-%H%M"))).streaming(stream))
+}
+
+// ---------------------------------------------------------------- form
+
+#[derive(Template)]
+#[template(path = "codes/form.html")]
+struct FormPage {
+    layout: Layout,
+    code_id: Option<i64>,
+    form: CodeForm,
+    errors: FieldErrors,
+    choices: Choices,
+    conflicts: Vec<String>,
+    value_locked: bool,
+    time_zones: Vec<&'static str>,
+}
+
+impl FormPage {
+    fn is(&self, field: &str, value: &str) -> bool {
+        let current = match field {
+            "program_id" => &self.form.program_id,
+            "code_type" => &self.form.code_type,
+            "partner_id" => &self.form.partner_id,
+            "credit_rule" => &self.form.credit_rule,
+            "match_mode" => &self.form.match_mode,
+            "deal_id" => &self.form.deal_id,
+            "timezone" => &self.form.timezone,
+            _ => return false,
+        };
+        current.trim().eq_ignore_ascii_case(value)
+    }
+    fn program_name(&self, id: &i64) -> String {
+        self.choices
+            .programs
+            .iter()
+            .find(|p| p.id == *id)
+            .map(|p| p.name.clone())
+            .unwrap_or_default()
+    }
+}
+
+fn time_zones() -> Vec<&'static str> {
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|t| t.name())
+        .filter(|n| n.contains('/') || *n == "UTC")
+        .collect()
+}
+
+fn form_page(
+    user: &CurrentUser,
+    code_id: Option<i64>,
+    form: CodeForm,
+    errors: FieldErrors,
+    choices: Choices,
+) -> FormPage {
+    let title = if code_id.is_some() {
+        "Edit promo code"
+    } else {
+        "New promo code"
+    };
+    FormPage {
+        layout: user.layout("codes", title),
+        code_id,
+        form,
+        errors,
+        choices,
+        conflicts: Vec::new(),
+        value_locked: false,
+        time_zones: time_zones(),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewQuery {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    program: String,
+}
+
+#[get("/codes/new")]
+async fn new(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: web::Query<NewQuery>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Manager)?;
+    let choices = choices(&state, &user).await?;
+    let program = q
+        .program
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .or(choices.programs.first().map(|p| p.id));
+    let tz = program
+        .and_then(|id| choices.programs.iter().find(|p| p.id == id))
+        .map(|p| p.time_zone.clone());
+    let form = CodeForm {
+        program_id: program.map(|p| p.to_string()).unwrap_or_default(),
+        code: q.code.trim().chars().take(500).collect(),
+        code_type: "TRACKING".into(),
+        credit_rule: "ALWAYS".into(),
+        match_mode: "LI".into(),
+        timezone: tz.unwrap_or_else(|| "UTC".into()),
+        ..Default::default()
+    };
+    Ok(page(
+        StatusCode::OK,
+        &form_page(&user, None, form, FieldErrors::new(), choices),
+    ))
+}
+
+/// The form posted, plus the "save despite the conflicts" confirmation.
+#[derive(Deserialize)]
+struct PostedCode {
+    #[serde(flatten)]
+    form: CodeForm,
+    #[serde(default)]
+    confirm_conflicts: String,
+}
+
+fn program_tz(programs: &[Program]) -> impl Fn(ProgramId) -> Option<Tz> + '_ {
+    move |id| {
+        programs
+            .iter()
+            .find(|p| p.id == id.0)
+            .map(|p| p.time_zone.parse().unwrap_or(chrono_tz::UTC))
+    }
+}
+
+/// Checks that the chosen partner and deal exist in the brand and that the
+/// deal is of the code's program.
+fn check_refs(c: &NewCode, choices: &Choices, errors: &mut FieldErrors) {
+    if let Some(p) = c.partner_id {
+        if !choices.partners.iter().any(|x| x.id == p.0) {
+            errors.add("partner_id", "No such partner.");
+        }
+    }
+    if let Some(d) = c.deal_id {
+        match choices.deals.iter().find(|x| x.id == d.0) {
+            None => errors.add("deal_id", "No such deal."),
+            Some(deal) if deal.program_id != c.program_id.0 => {
+                errors.add("deal_id", "This deal belongs to another program.")
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The leading literal characters of a pattern (after `^`, `(?i)` and
+/// opening groups), used to narrow the codes it is checked against.
+pub fn literal_prefix(pattern: &str) -> String {
+    let mut rest = pattern.trim();
+    loop {
+        let before = rest;
+        rest = rest
+            .trim_start_matches('^')
+            .trim_start_matches("(?i)")
+            .trim_start_matches("(?:")
+            .trim_start_matches('(');
+        if rest == before {
+            break;
+        }
+    }
+    if pattern.contains("(?i)") || pattern.contains('|') {
+        return String::new();
+    }
+    let mut out: Vec<char> = Vec::new();
+    let chars: Vec<char> = rest.chars().collect();
+    for (i, ch) in chars.iter().enumerate() {
+        if ch.is_alphanumeric() || *ch == '-' || *ch == '_' {
+            if matches!(chars.get(i + 1), Some('?' | '*' | '{')) {
+                break;
+            }
+            out.push(*ch);
+        } else {
+            break;
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Codes of other partners that a regex code would compete with.
+async fn regex_conflicts(
+    state: &AppState,
+    user: &CurrentUser,
+    c: &NewCode,
+    except: Option<CodeId>,
+) -> Result<Vec<String>, AppError> {
+    if c.match_mode != MatchMode::Regex {
+        return Ok(Vec::new());
+    }
+    let Ok(re) = matcher::compile_code_regex(&c.code) else {
+        return Ok(Vec::new());
+    };
+    let (brand, program, partner, prefix) = (
+        user.brand(),
+        c.program_id,
+        c.partner_id.map(|p| p.0),
+        literal_prefix(&c.code),
+    );
+    let candidates = db(state, move |conn| {
+        codes::conflict_candidates(conn, brand, program, partner, &prefix, except, 200_000)
+    })
+    .await?;
+    let samples = matcher::sample_matches(&c.code, 8);
+    let mut out = Vec::new();
+    for cand in candidates {
+        let owner = cand
+            .partner_name
+            .clone()
+            .unwrap_or_else(|| "restricted".into());
+        if cand.match_mode == "LI" {
+            if re.is_match(cand.code.trim()) {
+                out.push(format!(
+                    "matches the exact code {} (#{}, {owner})",
+                    cand.code, cand.id
+                ));
+            }
+        } else if let Ok(other) = matcher::compile_code_regex(&cand.code) {
+            let theirs = matcher::sample_matches(&cand.code, 8);
+            let hit = theirs
+                .iter()
+                .find(|s| re.is_match(s))
+                .or_else(|| samples.iter().find(|s| other.is_match(s)));
+            if let Some(example) = hit {
+                out.push(format!(
+                    "overlaps the regex code {} (#{}, {owner}): both match {example}",
+                    cand.code, cand.id
+                ));
+            }
+        }
+        if out.len() >= 10 {
+            out.push("… and possibly more.".into());
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Validates a posted code: field errors, references, and (for regex codes)
+/// conflicts that need confirmation. `Ok(None)` means the page was answered.
+async fn validate(
+    state: &AppState,
+    user: &CurrentUser,
+    code_id: Option<i64>,
+    posted: PostedCode,
+) -> Result<Result<NewCode, HttpResponse>, AppError> {
+    let choices = choices(state, user).await?;
+    let parsed = posted.form.parse(program_tz(&choices.programs));
+    let mut errors = match &parsed {
+        Ok(_) => FieldErrors::new(),
+        Err(e) => e.clone(),
+    };
+    if let Ok(c) = &parsed {
+        check_refs(c, &choices, &mut errors);
+    }
+    let c = match parsed {
+        Ok(c) if errors.is_empty() => c,
+        _ => {
+            let tpl = form_page(user, code_id, posted.form, errors, choices);
+            return Ok(Err(page(StatusCode::UNPROCESSABLE_ENTITY, &tpl)));
+        }
+    };
+    if posted.confirm_conflicts != "yes" {
+        let conflicts = regex_conflicts(state, user, &c, code_id.map(CodeId)).await?;
+        if !conflicts.is_empty() {
+            let mut tpl = form_page(user, code_id, posted.form, FieldErrors::new(), choices);
+            tpl.conflicts = conflicts;
+            return Ok(Err(page(StatusCode::CONFLICT, &tpl)));
+        }
+    }
+    Ok(Ok(c))
+}
+
+fn conflict_page(
+    user: &CurrentUser,
+    code_id: Option<i64>,
+    form: CodeForm,
+    message: String,
+    choices: Choices,
+) -> HttpResponse {
+    let mut errors = FieldErrors::new();
+    let field = if message.contains("partner") && message.starts_with("No such") {
+        "partner_id"
+    } else if message.contains("deal") && message.starts_with("No such") {
+        "deal_id"
+    } else if message.contains("program") && message.starts_with("No such") {
+        "program_id"
+    } else {
+        "code"
+    };
+    errors.add(field, message);
+    page(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &form_page(user, code_id, form, errors, choices),
+    )
+}
+
+#[post("/codes")]
+async fn create(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    posted: web::Form<PostedCode>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Manager)?;
+    let posted = posted.into_inner();
+    let form = posted.form.clone();
+    let c = match validate(&state, &user, None, posted).await? {
+        Ok(c) => c,
+        Err(res) => return Ok(res),
+    };
+    let c = match c.starting_now(Utc::now()) {
+        Ok(c) => c,
+        Err(errors) => {
+            let tpl = form_page(&user, None, form, errors, choices(&state, &user).await?);
+            return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &tpl));
+        }
+    };
+    let (brand, uid) = (user.brand(), user.id());
+    let value = c.code.clone();
+    match db(&state, move |conn| codes::create(conn, brand, uid, &c)).await {
+        Ok(id) => {
+            user.flash("success", format!("Promo code {value} created."));
+            Ok(see_other(&format!("/codes/{id}")))
+        }
+        Err(AppError::Conflict(m)) => Ok(conflict_page(
+            &user,
+            None,
+            form,
+            m,
+            choices(&state, &user).await?,
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+fn form_of(r: &CodeRow) -> CodeForm {
+    let tz = r.tz();
+    CodeForm {
+        program_id: r.program_id.to_string(),
+        code: r.code.clone(),
+        code_type: r.code_type.clone(),
+        partner_id: r.partner_id.map(|p| p.to_string()).unwrap_or_default(),
+        credit_rule: r.credit_rule.clone().unwrap_or_default(),
+        match_mode: r.match_mode.clone(),
+        deal_id: r.deal_id.map(|d| d.to_string()).unwrap_or_default(),
+        active_start: format_input(r.active_start, tz),
+        active_end: format_input(r.active_end, tz),
+        timezone: r.time_zone.clone(),
+        payout_percent: r
+            .payout_percent
+            .map(|d| d.normalize().to_string())
+            .unwrap_or_default(),
+        payout_flat: r
+            .payout_flat
+            .map(|d| d.normalize().to_string())
+            .unwrap_or_default(),
+        comments: r.comments.clone(),
+    }
+}
+
+#[get("/codes/{id}/edit")]
+async fn edit(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Manager)?;
+    let (brand, id) = (user.brand(), CodeId(id.into_inner()));
+    let (row, locked) = db(&state, move |c| {
+        Ok((
+            codes::get(c, brand, id)?,
+            codes::has_credited(c, brand, id)?,
+        ))
+    })
+    .await?;
+    let choices = choices(&state, &user).await?;
+    let mut tpl = form_page(
+        &user,
+        Some(id.0),
+        form_of(&row),
+        FieldErrors::new(),
+        choices,
+    );
+    tpl.value_locked = locked;
+    Ok(page(StatusCode::OK, &tpl))
+}
+
+#[post("/codes/{id}")]
+async fn update(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    posted: web::Form<PostedCode>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Manager)?;
+    let (brand, uid, id) = (user.brand(), user.id(), CodeId(id.into_inner()));
+    db(&state, move |c| codes::get(c, brand, id)).await?;
+    let posted = posted.into_inner();
+    let form = posted.form.clone();
+    let c = match validate(&state, &user, Some(id.0), posted).await? {
+        Ok(c) => c,
+        Err(res) => return Ok(res),
+    };
+    match db(&state, move |conn| codes::update(conn, brand, uid, id, &c)).await {
+        Ok(()) => {
+            user.flash("success", "Promo code saved.");
+            Ok(see_other(&format!("/codes/{id}")))
+        }
+        Err(AppError::Conflict(m)) => Ok(conflict_page(
+            &user,
+            Some(id.0),
+            form,
+            m,
+            choices(&state, &user).await?,
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------- detail
+
+#[derive(Template)]
+#[template(path = "codes/show.html")]
+struct ShowPage {
+    layout: Layout,
+    code: CodeRow,
+    status: CodeStatus,
+    start: String,
+    end: String,
+    created: String,
+    history: Vec<HistoryView>,
+    results: CodeResults,
+}
+
+struct HistoryView {
+    when: String,
+    who: String,
+    action: String,
+    changes: Vec<(String, String, String)>,
+}
+
+fn history_view(h: HistoryRow, tz: Tz) -> HistoryView {
+    let shown = |v: &serde_json::Value| -> String {
+        match v {
+            serde_json::Value::Null => "—".into(),
+            serde_json::Value::String(s) => match DateTime::parse_from_rfc3339(s) {
+                Ok(t) => format_human(t.with_timezone(&Utc), tz),
+                Err(_) if s.is_empty() => "—".into(),
+                Err(_) => s.clone(),
+            },
+            other => other.to_string(),
+        }
+    };
+    let mut changes: Vec<(String, String, String)> = h
+        .changes
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.replace('_', " "), shown(&v[0]), shown(&v[1])))
+                .collect()
+        })
+        .unwrap_or_default();
+    changes.sort();
+    HistoryView {
+        when: format_human(h.changed_at, tz),
+        who: h.changed_by.unwrap_or_else(|| "system".into()),
+        action: h.action.replace('_', " "),
+        changes,
+    }
+}
+
+#[get("/codes/{id}")]
+async fn show(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (brand, id) = (user.brand(), CodeId(id.into_inner()));
+    let (code, history, results) = db(&state, move |c| {
+        Ok((
+            codes::get(c, brand, id)?,
+            codes::history(c, brand, id)?,
+            codes::results(c, brand, id)?,
+        ))
+    })
+    .await?;
+    let now = Utc::now();
+    let tz = code.tz();
+    let (start, end) = display_window(&code);
+    let tpl = ShowPage {
+        layout: user.layout("codes", code.code.clone()),
+        status: code.status(now),
+        start,
+        end,
+        created: format_human(code.created_at, tz),
+        history: history.into_iter().map(|h| history_view(h, tz)).collect(),
+        results,
+        code,
+    };
+    Ok(page(StatusCode::OK, &tpl))
+}
+
+// ---------------------------------------------------------------- lifecycle
+
+#[derive(Deserialize)]
+struct ExpireForm {
+    #[serde(default)]
+    at: String,
+}
+
+#[derive(Deserialize)]
+struct ReactivateForm {
+    #[serde(default)]
+    active_end: String,
+}
+
+#[post("/codes/{id}/expire")]
+async fn expire(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: web::Form<ExpireForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Manager)?;
+    let (brand, uid, id) = (user.brand(), user.id(), CodeId(id.into_inner()));
+    let row = db(&state, move |c| codes::get(c, brand, id)).await?;
+    let at = match parse_local(&form.at, row.tz()) {
+        Ok(at) => at,
+        Err(m) => {
+            user.flash("error", m);
+            return Ok(see_other(&format!("/codes/{id}")));
+        }
+    };
+    let now = Utc::now();
+    match db(&state, move |c| codes::expire(c, brand, uid, id, at, now)).await {
+        Ok(r) => user.flash("success", format!("{} expired.", r.code)),
+        Err(AppError::Conflict(m)) => user.flash("error", m),
+        Err(e) => return Err(e),
+    }
+    Ok(see_other(&format!("/codes/{id}")))
+}
+
+#[post("/codes/{id}/reactivate")]
+async fn reactivate(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: web::Form<ReactivateForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Manager)?;
+    let (brand, uid, id) = (user.brand(), user.id(), CodeId(id.into_inner()));
+    let row = db(&state, move |c| codes::get(c, brand, id)).await?;
+    let end = match parse_local(&form.active_end, row.tz()) {
+        Ok(e) => e,
+        Err(m) => {
+            user.flash("error", m);
+            return Ok(see_other(&format!("/codes/{id}")));
+        }
+    };
+    let now = Utc::now();
+    match db(&state, move |c| {
+        codes::reactivate(c, brand, uid, id, end, now)
+    })
+    .await
+    {
+        Ok(r) => user.flash("success", format!("{} reactivated.", r.code)),
+        Err(AppError::Conflict(m)) => user.flash("error", format!("Not reactivated: {m}")),
+        Err(e) => return Err(e),
+    }
+    Ok(see_other(&format!("/codes/{id}")))
+}
+
+// ---------------------------------------------------------------- bulk
+
+#[derive(Template)]
+#[template(path = "codes/bulk_result.html")]
+struct BulkPage {
+    layout: Layout,
+    action: String,
+    done: Vec<(i64, String)>,
+    refused: Vec<(i64, String, String)>,
+}
+
+/// The bulk form: `action`, repeated `ids`, and the fields some actions use.
+struct BulkForm {
+    action: String,
+    ids: Vec<i64>,
+    at: String,
+    active_start: String,
+    active_end: String,
+    deal_id: String,
+}
+
+fn parse_bulk(pairs: Vec<(String, String)>) -> BulkForm {
+    let mut f = BulkForm {
+        action: String::new(),
+        ids: Vec::new(),
+        at: String::new(),
+        active_start: String::new(),
+        active_end: String::new(),
+        deal_id: String::new(),
+    };
+    for (k, v) in pairs {
+        match k.as_str() {
+            "action" => f.action = v,
+            "ids" | "ids[]" => {
+                if let Ok(id) = v.trim().parse::<i64>() {
+                    if !f.ids.contains(&id) {
+                        f.ids.push(id);
+                    }
+                }
+            }
+            "at" => f.at = v,
+            "active_start" => f.active_start = v,
+            "active_end" => f.active_end = v,
+            "deal_id" => f.deal_id = v,
+            _ => {}
+        }
+    }
+    f
+}
+
+const BULK_LIMIT: usize = 5_000;
+
+#[post("/codes/bulk")]
+async fn bulk(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    pairs: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let f = parse_bulk(pairs.into_inner());
+    if f.ids.is_empty() {
+        user.flash("warning", "Select at least one code first.");
+        return Ok(see_other("/codes"));
+    }
+    if f.ids.len() > BULK_LIMIT {
+        return Err(AppError::BadRequest(format!(
+            "Select at most {BULK_LIMIT} codes at once."
+        )));
+    }
+    let brand = user.brand();
+    if f.action == "export" {
+        let ids = f.ids.clone();
+        let rows = db(&state, move |c| codes::rows_by_ids(c, brand, &ids)).await?;
+        let mut body = csv_header();
+        csv_rows(&rows, Utc::now(), &mut body);
+        return Ok(csv_response("promo-codes-selection.csv").body(body));
+    }
+    user.require(Role::Manager)?;
+    let uid = user.id();
+    let now = Utc::now();
+    let action = f.action.clone();
+    let label = match action.as_str() {
+        "expire" => "Expire",
+        "reactivate" => "Reactivate",
+        "dates" => "Change active dates",
+        "deal" => "Apply deal",
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "Unknown bulk action `{other}`: choose expire, reactivate, dates or deal."
+            )))
+        }
+    };
+    let deal = if action == "deal" {
+        match f.deal_id.trim() {
+            "" => None,
+            v => Some(DealId(v.parse::<i64>().map_err(|_| {
+                AppError::BadRequest("Choose a deal from the list.".into())
+            })?)),
+        }
+    } else {
+        None
+    };
+    // Each code is changed in its own transaction: one refusal (an overlap,
+    // an already expired code) does not undo the others, and each outcome
+    // is reported.
+    let outcome = db(&state, move |conn| {
+        let mut done = Vec::new();
+        let mut refused = Vec::new();
+        for id in f.ids {
+            let code = CodeId(id);
+            let tz = match codes::get(conn, brand, code) {
+                Ok(r) => r.tz(),
+                Err(StoreError::NotFound) => {
+                    refused.push((id, format!("#{id}"), "No such code.".to_string()));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let date = |raw: &str| parse_local(raw, tz).map_err(StoreError::Conflict);
+            let res = match action.as_str() {
+                "expire" => date(if f.at.trim().is_empty() {
+                    &f.active_end
+                } else {
+                    &f.at
+                })
+                .and_then(|at| codes::expire(conn, brand, uid, code, at, now)),
+                "reactivate" => date(&f.active_end)
+                    .and_then(|end| codes::reactivate(conn, brand, uid, code, end, now)),
+                "dates" => date(&f.active_start)
+                    .and_then(|s| date(&f.active_end).map(|e| (s, e)))
+                    .and_then(|(s, e)| codes::set_dates(conn, brand, uid, code, s, e)),
+                _ => codes::apply_deal(conn, brand, uid, code, deal),
+            };
+            match res {
+                Ok(r) => done.push((id, r.code)),
+                Err(StoreError::Conflict(m)) => {
+                    let name = codes::get(conn, brand, code)
+                        .map(|r| r.code)
+                        .unwrap_or_default();
+                    refused.push((id, name, m));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((done, refused))
+    })
+    .await?;
+    let tpl = BulkPage {
+        layout: user.layout("codes", label),
+        action: label.into(),
+        done: outcome.0,
+        refused: outcome.1,
+    };
+    Ok(page(StatusCode::OK, &tpl))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(export)
+        .service(list)
+        .service(new)
+        .service(create)
+        .service(bulk)
+        .service(edit)
+        .service(expire)
+        .service(reactivate)
+        .service(show)
+        .service(update);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{literal_prefix, thousands};
+
+    #[test]
+    fn prefixes_narrow_the_conflict_search() {
+        assert_eq!(literal_prefix("^(SUMMER).*"), "SUMMER");
+        assert_eq!(literal_prefix("SUMMER.*"), "SUMMER");
+        assert_eq!(literal_prefix("^AB[0-9]{4}$"), "AB");
+        assert_eq!(literal_prefix("ABC?D"), "AB");
+        assert_eq!(literal_prefix("^(?i)summer.*"), "");
+        assert_eq!(literal_prefix("^(AB|CD)[0-9]{4}$"), "");
+        assert_eq!(literal_prefix("[A-Z]+"), "");
+    }
+
+    #[test]
+    fn numbers_get_thousands_separators() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(-12_345), "-12,345");
+    }
+}
