@@ -8,7 +8,7 @@ pub mod deals;
 pub mod partners;
 pub mod programs;
 pub mod seed;
-// pub mod uploads; (in progress)
+pub mod uploads;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 

@@ -15,7 +15,7 @@ pub mod partners;
 pub mod session;
 pub mod settings;
 pub mod throttle;
-// pub mod uploads; (in progress)
+pub mod uploads;
 
 use crate::config::Config;
 use crate::db::PgPool;
@@ -106,7 +106,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     deals::configure(cfg);
     partners::configure(cfg);
     settings::configure(cfg);
-    // uploads::configure(cfg);
+    uploads::configure(cfg);
     pages::configure(cfg);
 }
 
@@ -157,6 +157,8 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
         .map_err(std::io::Error::other)?;
     let key = Key::try_from(&key_bytes[..]).map_err(|e| std::io::Error::other(e.to_string()))?;
     let secure = state.config.cookie_secure();
+    let limit_mb = state.config.upload_limit_mb;
+    let upload_limit = (limit_mb as usize).saturating_mul(1024 * 1024);
     let state = web::Data::new(state);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -174,6 +176,12 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .app_data(state.clone())
             .app_data(web::FormConfig::default().limit(4 * 1024 * 1024))
             .app_data(web::PayloadConfig::new(8 * 1024 * 1024))
+            .app_data(
+                actix_multipart::form::MultipartFormConfig::default()
+                    .total_limit(upload_limit)
+                    .memory_limit(1024 * 1024)
+                    .error_handler(move |e, req| uploads::multipart_error(e, req, limit_mb)),
+            )
             .configure(configure)
             .default_service(web::to(not_found))
             .wrap(from_fn(csrf::guard))

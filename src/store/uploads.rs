@@ -1,0 +1,808 @@
+//! Bulk uploads: staging the rows of a file under review with COPY, finding
+//! duplicates and conflicts with set-based SQL, and accepting all valid rows
+//! in one transaction.
+
+use super::{violated_constraint, StoreError, StoreResult};
+use crate::db::schema::{
+    deals, partners, programs, upload_error_rows, upload_errors, upload_rows, uploads,
+};
+use crate::domain::{BrandId, UploadId, UserId};
+use crate::import::rows::{Lookups, RowError, ValidRow};
+use chrono::{DateTime, Utc};
+use diesel::pg::CopyFormat;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamptz};
+use diesel::ExecuteCopyFromDsl;
+use std::cell::RefCell;
+use std::io::{BufWriter, Read, Seek, Write};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = uploads)]
+pub struct Upload {
+    pub brand_id: i64,
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub kind: String,
+    pub file_name: String,
+    pub file_bytes: i64,
+    pub status: String,
+    pub update_existing: bool,
+    pub total_rows: i64,
+    pub valid_rows: i64,
+    pub create_rows: i64,
+    pub update_rows: i64,
+    pub error_rows: i64,
+    pub warnings: serde_json::Value,
+    pub failure: Option<String>,
+    pub header: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+}
+
+/// What a reader hands the store, row by row.
+pub enum Staged {
+    Valid(ValidRow, Vec<String>),
+    Invalid(u64, Vec<String>, Vec<RowError>),
+    /// The file cannot be read on (e.g. not UTF-8): nothing is kept.
+    Fatal(String),
+}
+
+/// Everything the row validation needs to know about the brand.
+pub fn lookups(conn: &mut PgConnection, brand: BrandId) -> StoreResult<Lookups> {
+    let progs: Vec<(i64, String)> = programs::table
+        .filter(programs::brand_id.eq(brand.0))
+        .select((programs::id, programs::time_zone))
+        .load(conn)?;
+    let parts: Vec<(i64, i64)> = partners::table
+        .filter(partners::brand_id.eq(brand.0))
+        .select((partners::media_id, partners::id))
+        .load(conn)?;
+    let ds: Vec<(i64, i64, String)> = deals::table
+        .filter(deals::brand_id.eq(brand.0))
+        .select((deals::id, deals::program_id, deals::name))
+        .load(conn)?;
+    Ok(Lookups {
+        programs: progs
+            .into_iter()
+            .map(|(id, tz)| (id, tz.parse().unwrap_or(chrono_tz::UTC)))
+            .collect(),
+        partners: parts.into_iter().collect(),
+        deals: ds.iter().map(|(id, p, _)| (*id, *p)).collect(),
+        deal_names: ds
+            .into_iter()
+            .map(|(id, p, name)| ((p, name.trim().to_lowercase()), id))
+            .collect(),
+    })
+}
+
+pub fn create(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    user: UserId,
+    file_name: &str,
+    file_bytes: i64,
+    update_existing: bool,
+    header: &[String],
+    warnings: &[String],
+) -> StoreResult<UploadId> {
+    let id = diesel::insert_into(uploads::table)
+        .values((
+            uploads::brand_id.eq(brand.0),
+            uploads::user_id.eq(user.0),
+            uploads::file_name.eq(file_name),
+            uploads::file_bytes.eq(file_bytes),
+            uploads::update_existing.eq(update_existing),
+            uploads::header.eq(header),
+            uploads::warnings.eq(serde_json::json!(warnings)),
+        ))
+        .returning(uploads::id)
+        .get_result(conn)?;
+    Ok(UploadId(id))
+}
+
+pub fn get(conn: &mut PgConnection, brand: BrandId, id: UploadId) -> StoreResult<Upload> {
+    uploads::table
+        .filter(uploads::brand_id.eq(brand.0))
+        .filter(uploads::id.eq(id.0))
+        .select(Upload::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound)
+}
+
+pub fn list(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    limit: i64,
+) -> StoreResult<Vec<(Upload, Option<String>)>> {
+    use crate::db::schema::users;
+    Ok(uploads::table
+        .left_join(
+            users::table.on(users::brand_id
+                .eq(uploads::brand_id)
+                .and(uploads::user_id.eq(users::id.nullable()))),
+        )
+        .filter(uploads::brand_id.eq(brand.0))
+        .order(uploads::id.desc())
+        .limit(limit)
+        .select((Upload::as_select(), users::email.nullable()))
+        .load(conn)?)
+}
+
+/// Quotes a CSV field for COPY (CSV format): `None` is an unquoted empty
+/// field (NULL); text is always quoted, so an empty string stays empty.
+fn field(out: &mut Vec<u8>, v: Option<&str>) {
+    if let Some(s) = v {
+        out.push(b'"');
+        for b in s.bytes() {
+            if b == b'"' {
+                out.push(b'"');
+            }
+            out.push(b);
+        }
+        out.push(b'"');
+    }
+}
+
+/// A PostgreSQL array literal of text values.
+fn array_literal(values: &[String]) -> String {
+    let mut s = String::from("{");
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('"');
+        for ch in v.chars() {
+            if ch == '"' || ch == '\\' {
+                s.push('\\');
+            }
+            s.push(ch);
+        }
+        s.push('"');
+    }
+    s.push('}');
+    s
+}
+
+fn time(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(|t| t.to_rfc3339())
+}
+
+fn encode_valid(
+    out: &mut Vec<u8>,
+    brand: BrandId,
+    upload: UploadId,
+    r: &ValidRow,
+    fields: &[String],
+) {
+    let cols: [Option<String>; 16] = [
+        Some(brand.0.to_string()),
+        Some(upload.0.to_string()),
+        Some(r.row.to_string()),
+        Some(r.program_id.to_string()),
+        Some(r.code.clone()),
+        Some(r.code_key.clone()),
+        Some(r.code_type.as_str().to_string()),
+        r.partner_id.map(|p| p.to_string()),
+        r.credit_rule.map(|c| c.as_str().to_string()),
+        Some(r.match_mode.as_str().to_string()),
+        r.deal_id.map(|d| d.to_string()),
+        time(r.active_start),
+        time(r.active_end),
+        Some(r.time_zone.name().to_string()),
+        None,
+        Some(array_literal(fields)),
+    ];
+    for (i, c) in cols.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        field(out, c.as_deref());
+    }
+    out.push(b'\n');
+}
+
+/// What can stop a COPY: the database, the temporary files, or the file
+/// being read (its message is shown to the user).
+#[derive(Debug, thiserror::Error)]
+pub enum CopyError {
+    #[error("{0}")]
+    Db(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Fatal(String),
+}
+
+impl From<CopyError> for StoreError {
+    fn from(e: CopyError) -> Self {
+        match e {
+            CopyError::Db(e) => StoreError::Db(e),
+            CopyError::Io(e) => {
+                StoreError::Conflict(format!("The upload could not be buffered: {e}"))
+            }
+            CopyError::Fatal(m) => StoreError::Conflict(m),
+        }
+    }
+}
+
+fn csv_io(e: csv::Error) -> CopyError {
+    CopyError::Io(std::io::Error::other(e.to_string()))
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StageCounts {
+    pub valid: i64,
+    pub invalid: i64,
+}
+
+struct StageState<'a> {
+    items: &'a mut dyn Iterator<Item = Staged>,
+    errors: csv::Writer<BufWriter<std::fs::File>>,
+    error_rows: csv::Writer<BufWriter<std::fs::File>>,
+    counts: StageCounts,
+    fatal: Option<String>,
+}
+
+/// Loads every row: valid ones into `upload_rows` by COPY while the file is
+/// read (memory stays flat), errors into temporary files and then into
+/// `upload_errors` / `upload_error_rows`. A fatal file error stops it and
+/// is returned as `Conflict` with its message (the caller's transaction
+/// then keeps nothing).
+pub fn stage(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    upload: UploadId,
+    items: &mut dyn Iterator<Item = Staged>,
+) -> StoreResult<StageCounts> {
+    let io = |e: std::io::Error| {
+        StoreError::Conflict(format!("could not buffer the upload's errors: {e}"))
+    };
+    let errors_file = tempfile::tempfile().map_err(io)?;
+    let rows_file = tempfile::tempfile().map_err(io)?;
+    let state = RefCell::new(StageState {
+        items,
+        errors: csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(BufWriter::new(errors_file)),
+        error_rows: csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(BufWriter::new(rows_file)),
+        counts: StageCounts::default(),
+        fatal: None,
+    });
+    let copied = diesel::copy_from(upload_rows::table)
+        .from_raw_data(
+            (
+                upload_rows::brand_id,
+                upload_rows::upload_id,
+                upload_rows::row_number,
+                upload_rows::program_id,
+                upload_rows::code,
+                upload_rows::code_key,
+                upload_rows::code_type,
+                upload_rows::partner_id,
+                upload_rows::credit_rule,
+                upload_rows::match_mode,
+                upload_rows::deal_id,
+                upload_rows::active_start,
+                upload_rows::active_end,
+                upload_rows::time_zone,
+                upload_rows::existing_id,
+                upload_rows::fields,
+            ),
+            |w: &mut dyn Write| -> Result<(), CopyError> {
+                let mut guard = state.borrow_mut();
+                let st = &mut *guard;
+                let mut line = Vec::with_capacity(512);
+                let mut buffered = 0usize;
+                while let Some(item) = st.items.next() {
+                    match item {
+                        Staged::Valid(r, fields) => {
+                            encode_valid(&mut line, brand, upload, &r, &fields);
+                            st.counts.valid += 1;
+                            buffered += 1;
+                            if buffered == 512 {
+                                w.write_all(&line)?;
+                                line.clear();
+                                buffered = 0;
+                            }
+                        }
+                        Staged::Invalid(row, fields, errs) => {
+                            st.counts.invalid += 1;
+                            let row_s = row.to_string();
+                            for e in errs {
+                                st.errors
+                                    .write_record([
+                                        brand.0.to_string().as_str(),
+                                        &upload.0.to_string(),
+                                        &row_s,
+                                        if e.column.is_empty() {
+                                            "(row)"
+                                        } else {
+                                            e.column
+                                        },
+                                        &e.value,
+                                        &e.message,
+                                    ])
+                                    .map_err(csv_io)?;
+                            }
+                            st.error_rows
+                                .write_record([
+                                    brand.0.to_string().as_str(),
+                                    &upload.0.to_string(),
+                                    &row_s,
+                                    &array_literal(&fields),
+                                ])
+                                .map_err(csv_io)?;
+                        }
+                        Staged::Fatal(m) => {
+                            st.fatal = Some(m.clone());
+                            return Err(CopyError::Fatal(m));
+                        }
+                    }
+                }
+                w.write_all(&line)?;
+                Ok(())
+            },
+        )
+        .with_format(CopyFormat::Csv)
+        .execute(conn);
+    let st = state.into_inner();
+    if let Some(m) = st.fatal {
+        return Err(StoreError::Conflict(m));
+    }
+    copied.map_err(StoreError::from)?;
+    let counts = st.counts;
+    copy_file(conn, st.errors, |conn, w| {
+        diesel::copy_from(upload_errors::table)
+            .from_raw_data(
+                (
+                    upload_errors::brand_id,
+                    upload_errors::upload_id,
+                    upload_errors::row_number,
+                    upload_errors::column_name,
+                    upload_errors::value,
+                    upload_errors::message,
+                ),
+                w,
+            )
+            .with_format(CopyFormat::Csv)
+            .execute(conn)
+    })?;
+    copy_file(conn, st.error_rows, |conn, w| {
+        diesel::copy_from(upload_error_rows::table)
+            .from_raw_data(
+                (
+                    upload_error_rows::brand_id,
+                    upload_error_rows::upload_id,
+                    upload_error_rows::row_number,
+                    upload_error_rows::fields,
+                ),
+                w,
+            )
+            .with_format(CopyFormat::Csv)
+            .execute(conn)
+    })?;
+    Ok(counts)
+}
+
+type CopyFn<'a> = &'a dyn Fn(&mut dyn Write) -> Result<(), CopyError>;
+
+/// Feeds a buffered temporary CSV file to a COPY.
+fn copy_file(
+    conn: &mut PgConnection,
+    writer: csv::Writer<BufWriter<std::fs::File>>,
+    run: impl FnOnce(&mut PgConnection, CopyFn<'_>) -> Result<usize, CopyError>,
+) -> StoreResult<()> {
+    let io = |e: std::io::Error| {
+        StoreError::Conflict(format!("could not read back the upload's errors: {e}"))
+    };
+    let mut file = writer
+        .into_inner()
+        .map_err(|e| io(std::io::Error::other(e.to_string())))?
+        .into_inner()
+        .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    if file.stream_position().map_err(io)? == 0 {
+        return Ok(());
+    }
+    file.rewind().map_err(io)?;
+    let file = RefCell::new(file);
+    let feed = |w: &mut dyn Write| -> Result<(), CopyError> {
+        let mut f = file.borrow_mut();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            w.write_all(&buf[..n])?;
+        }
+    };
+    run(conn, &feed).map_err(StoreError::from)?;
+    Ok(())
+}
+
+/// Moves staged rows that a query selects to the errors, with a message.
+/// `select` yields `row_number, column_name, value, message` for the upload.
+fn demote(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    upload: UploadId,
+    select: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<i64> {
+    let sql = format!(
+        "WITH bad AS ({select}),
+         errs AS (INSERT INTO upload_errors (brand_id, upload_id, row_number, column_name, value, message)
+                  SELECT $1, $2, row_number, column_name, value, message FROM bad
+                  ON CONFLICT DO NOTHING),
+         moved AS (DELETE FROM upload_rows r USING (SELECT DISTINCT row_number FROM bad) b
+                   WHERE r.brand_id = $1 AND r.upload_id = $2 AND r.row_number = b.row_number
+                   RETURNING r.row_number, r.fields)
+         INSERT INTO upload_error_rows (brand_id, upload_id, row_number, fields)
+         SELECT $1, $2, row_number, fields FROM moved ON CONFLICT DO NOTHING"
+    );
+    Ok(diesel::sql_query(sql)
+        .bind::<BigInt, _>(brand.0)
+        .bind::<BigInt, _>(upload.0)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)? as i64)
+}
+
+/// After staging: duplicates inside the file, then conflicts with existing
+/// codes (errors, or updates when the upload asks for them). Sets counts.
+pub fn check(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    upload: UploadId,
+    update_existing: bool,
+    now: DateTime<Utc>,
+) -> StoreResult<Upload> {
+    // An exact code may appear once per overlapping period; later rows name
+    // the first. Empty start = from now on.
+    demote(
+        conn,
+        brand,
+        upload,
+        "SELECT r.row_number, 'Promo Code' AS column_name, r.code AS value,
+                'Duplicate of row ' || min(o.row_number) || ' in this file: the same code (ignoring case) with overlapping dates.' AS message
+         FROM upload_rows r
+         JOIN upload_rows o ON o.brand_id = r.brand_id AND o.upload_id = r.upload_id AND o.program_id = r.program_id
+              AND o.match_mode = 'LI' AND lower(btrim(o.code)) = lower(btrim(r.code)) AND o.row_number < r.row_number
+              AND tstzrange(coalesce(o.active_start, $3), coalesce(o.active_end, 'infinity'), '[)')
+                  && tstzrange(coalesce(r.active_start, $3), coalesce(r.active_end, 'infinity'), '[)')
+         WHERE r.brand_id = $1 AND r.upload_id = $2 AND r.match_mode = 'LI'
+         GROUP BY r.row_number, r.code",
+        now,
+    )?;
+    let overlap = "FROM upload_rows r
+         JOIN promo_codes c ON c.brand_id = r.brand_id AND c.program_id = r.program_id AND c.match_mode = 'LI'
+              AND c.code_key = lower(btrim(r.code))
+              AND c.active_range && tstzrange(coalesce(r.active_start, $3), coalesce(r.active_end, 'infinity'), '[)')
+         WHERE r.brand_id = $1 AND r.upload_id = $2 AND r.match_mode = 'LI'";
+    if update_existing {
+        demote(
+            conn,
+            brand,
+            upload,
+            &format!(
+                "SELECT r.row_number, 'Promo Code' AS column_name, r.code AS value,
+                        'Matches ' || count(*) || ' existing codes (' || string_agg('#' || c.id, ', ') || '): cannot tell which one to update.' AS message
+                 {overlap} GROUP BY r.row_number, r.code HAVING count(*) > 1"
+            ),
+            now,
+        )?;
+        diesel::sql_query(format!(
+            "UPDATE upload_rows u SET existing_id = m.id
+             FROM (SELECT r.row_number, c.id {overlap}) m
+             WHERE u.brand_id = $1 AND u.upload_id = $2 AND u.row_number = m.row_number"
+        ))
+        .bind::<BigInt, _>(brand.0)
+        .bind::<BigInt, _>(upload.0)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)?;
+    } else {
+        demote(
+            conn,
+            brand,
+            upload,
+            &format!(
+                "SELECT DISTINCT ON (r.row_number) r.row_number, 'Promo Code' AS column_name, r.code AS value,
+                        'Conflicts with the existing code ' || c.code || ' (#' || c.id || ') active at the same time. '
+                        || 'Change the dates, expire that code, or upload with \"update existing codes\".' AS message
+                 {overlap} ORDER BY r.row_number, c.id"
+            ),
+            now,
+        )?;
+    }
+    refresh_counts(conn, brand, upload)
+}
+
+fn refresh_counts(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    upload: UploadId,
+) -> StoreResult<Upload> {
+    diesel::sql_query(
+        "UPDATE uploads u SET
+           valid_rows = s.valid, create_rows = s.creates, update_rows = s.updates,
+           error_rows = e.errors, total_rows = s.valid + e.errors
+         FROM (SELECT count(*) AS valid, count(*) FILTER (WHERE existing_id IS NULL) AS creates,
+                      count(*) FILTER (WHERE existing_id IS NOT NULL) AS updates
+               FROM upload_rows WHERE brand_id = $1 AND upload_id = $2) s,
+              (SELECT count(*) AS errors FROM upload_error_rows WHERE brand_id = $1 AND upload_id = $2) e
+         WHERE u.brand_id = $1 AND u.id = $2",
+    )
+    .bind::<BigInt, _>(brand.0)
+    .bind::<BigInt, _>(upload.0)
+    .execute(conn)?;
+    get(conn, brand, upload)
+}
+
+/// One error of an upload, with the row it belongs to.
+#[derive(Debug, Clone, Queryable)]
+pub struct ErrorLine {
+    pub row_number: i64,
+    pub column_name: String,
+    pub value: String,
+    pub message: String,
+}
+
+pub fn first_errors(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    upload: UploadId,
+    limit: i64,
+) -> StoreResult<Vec<ErrorLine>> {
+    Ok(upload_errors::table
+        .filter(upload_errors::brand_id.eq(brand.0))
+        .filter(upload_errors::upload_id.eq(upload.0))
+        .order((
+            upload_errors::row_number.asc(),
+            upload_errors::column_name.asc(),
+        ))
+        .limit(limit)
+        .select((
+            upload_errors::row_number,
+            upload_errors::column_name,
+            upload_errors::value,
+            upload_errors::message,
+        ))
+        .load(conn)?)
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct PreviewRow {
+    pub row_number: i64,
+    pub program_id: i64,
+    pub code: String,
+    pub code_type: String,
+    pub partner_id: Option<i64>,
+    pub credit_rule: Option<String>,
+    pub match_mode: String,
+    pub deal_id: Option<i64>,
+    pub active_start: Option<DateTime<Utc>>,
+    pub active_end: Option<DateTime<Utc>>,
+    pub time_zone: String,
+    pub existing_id: Option<i64>,
+}
+
+pub fn preview(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    upload: UploadId,
+    limit: i64,
+) -> StoreResult<Vec<PreviewRow>> {
+    Ok(upload_rows::table
+        .filter(upload_rows::brand_id.eq(brand.0))
+        .filter(upload_rows::upload_id.eq(upload.0))
+        .order(upload_rows::row_number.asc())
+        .limit(limit)
+        .select((
+            upload_rows::row_number,
+            upload_rows::program_id,
+            upload_rows::code,
+            upload_rows::code_type,
+            upload_rows::partner_id,
+            upload_rows::credit_rule,
+            upload_rows::match_mode,
+            upload_rows::deal_id,
+            upload_rows::active_start,
+            upload_rows::active_end,
+            upload_rows::time_zone,
+            upload_rows::existing_id,
+        ))
+        .load(conn)?)
+}
+
+/// The error report: the original rows with an `Error` column, in file
+/// order, `batch` rows after `after`.
+pub fn error_report_batch(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    upload: UploadId,
+    after: i64,
+    batch: i64,
+) -> StoreResult<Vec<(i64, Vec<String>, String)>> {
+    #[derive(QueryableByName)]
+    struct Line {
+        #[diesel(sql_type = BigInt)]
+        row_number: i64,
+        #[diesel(sql_type = diesel::sql_types::Array<Text>)]
+        fields: Vec<String>,
+        #[diesel(sql_type = Text)]
+        error: String,
+    }
+    let lines: Vec<Line> = diesel::sql_query(
+        "SELECT r.row_number, r.fields,
+                coalesce((SELECT string_agg(CASE WHEN e.column_name = '(row)' THEN e.message
+                                                 ELSE e.column_name || ': ' || e.message END, '; ' ORDER BY e.column_name)
+                          FROM upload_errors e
+                          WHERE e.brand_id = r.brand_id AND e.upload_id = r.upload_id AND e.row_number = r.row_number), '') AS error
+         FROM upload_error_rows r
+         WHERE r.brand_id = $1 AND r.upload_id = $2 AND r.row_number > $3
+         ORDER BY r.row_number LIMIT $4",
+    )
+    .bind::<BigInt, _>(brand.0)
+    .bind::<BigInt, _>(upload.0)
+    .bind::<BigInt, _>(after)
+    .bind::<BigInt, _>(batch)
+    .load(conn)?;
+    Ok(lines
+        .into_iter()
+        .map(|l| (l.row_number, l.fields, l.error))
+        .collect())
+}
+
+pub enum AcceptOutcome {
+    /// Just accepted now: created and updated codes.
+    Accepted { created: i64, updated: i64 },
+    /// Nothing to do: it was accepted (or closed) before.
+    AlreadyDone(String),
+}
+
+/// Creates (and updates) the codes of every valid staged row, with history,
+/// in one transaction: all rows or none.
+pub fn accept(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    user: UserId,
+    upload: UploadId,
+    now: DateTime<Utc>,
+) -> StoreResult<AcceptOutcome> {
+    let res = conn.transaction::<AcceptOutcome, StoreError, _>(|conn| {
+        diesel::sql_query("SELECT 1 FROM uploads WHERE brand_id = $1 AND id = $2 FOR UPDATE")
+            .bind::<BigInt, _>(brand.0)
+            .bind::<BigInt, _>(upload.0)
+            .execute(conn)?;
+        let u = get(conn, brand, upload)?;
+        if u.status != "reviewing" {
+            return Ok(AcceptOutcome::AlreadyDone(u.status));
+        }
+        let staged: i64 = upload_rows::table
+            .filter(upload_rows::brand_id.eq(brand.0))
+            .filter(upload_rows::upload_id.eq(upload.0))
+            .count()
+            .get_result(conn)?;
+        if staged != u.valid_rows {
+            return Err(StoreError::Conflict(
+                "The review data of this upload is gone (the server restarted during the review). Upload the file again.".into(),
+            ));
+        }
+        if staged == 0 {
+            return Err(StoreError::Conflict("This upload has no valid rows to create.".into()));
+        }
+        let created = diesel::sql_query(
+            "WITH ins AS (
+               INSERT INTO promo_codes (brand_id, program_id, code, code_type, partner_id, credit_rule, match_mode,
+                                        deal_id, active_start, active_end, time_zone, created_by, updated_by)
+               SELECT brand_id, program_id, code, code_type, partner_id, credit_rule, match_mode, deal_id,
+                      coalesce(active_start, $4), active_end, time_zone, $3, $3
+               FROM upload_rows WHERE brand_id = $1 AND upload_id = $2 AND existing_id IS NULL
+               ORDER BY row_number
+               RETURNING brand_id, id, code)
+             INSERT INTO code_history (brand_id, code_id, changed_by, changed_at, action, changes)
+             SELECT brand_id, id, $3, $4, 'uploaded',
+                    jsonb_build_object('code', jsonb_build_array(NULL, code), 'upload', jsonb_build_array(NULL, $2))
+             FROM ins",
+        )
+        .bind::<BigInt, _>(brand.0)
+        .bind::<BigInt, _>(upload.0)
+        .bind::<BigInt, _>(user.0)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)? as i64;
+        let updated = diesel::sql_query(
+            "WITH old AS (
+               SELECT c.id, c.partner_id, c.credit_rule, c.code_type, c.deal_id, c.active_start, c.active_end, c.time_zone
+               FROM promo_codes c JOIN upload_rows r ON r.brand_id = c.brand_id AND r.existing_id = c.id
+               WHERE r.brand_id = $1 AND r.upload_id = $2 FOR UPDATE OF c),
+             upd AS (
+               UPDATE promo_codes c SET code_type = r.code_type, partner_id = r.partner_id, credit_rule = r.credit_rule,
+                      deal_id = r.deal_id, active_start = coalesce(r.active_start, c.active_start),
+                      active_end = r.active_end, time_zone = r.time_zone, updated_by = $3, updated_at = $4
+               FROM upload_rows r
+               WHERE r.brand_id = $1 AND r.upload_id = $2 AND c.brand_id = r.brand_id AND c.id = r.existing_id
+               RETURNING c.brand_id, c.id, c.partner_id, c.credit_rule, c.code_type, c.deal_id, c.active_start, c.active_end)
+             INSERT INTO code_history (brand_id, code_id, changed_by, changed_at, action, changes)
+             SELECT upd.brand_id, upd.id, $3, $4, 'upload_updated',
+                    jsonb_strip_nulls(jsonb_build_object(
+                      'upload', jsonb_build_array(NULL, $2),
+                      'partner_id', CASE WHEN old.partner_id IS DISTINCT FROM upd.partner_id THEN jsonb_build_array(old.partner_id, upd.partner_id) END,
+                      'credit_rule', CASE WHEN old.credit_rule IS DISTINCT FROM upd.credit_rule THEN jsonb_build_array(old.credit_rule, upd.credit_rule) END,
+                      'code_type', CASE WHEN old.code_type IS DISTINCT FROM upd.code_type THEN jsonb_build_array(old.code_type, upd.code_type) END,
+                      'deal_id', CASE WHEN old.deal_id IS DISTINCT FROM upd.deal_id THEN jsonb_build_array(old.deal_id, upd.deal_id) END,
+                      'active_start', CASE WHEN old.active_start IS DISTINCT FROM upd.active_start THEN jsonb_build_array(old.active_start, upd.active_start) END,
+                      'active_end', CASE WHEN old.active_end IS DISTINCT FROM upd.active_end THEN jsonb_build_array(old.active_end, upd.active_end) END))
+             FROM upd JOIN old ON old.id = upd.id",
+        )
+        .bind::<BigInt, _>(brand.0)
+        .bind::<BigInt, _>(upload.0)
+        .bind::<BigInt, _>(user.0)
+        .bind::<Timestamptz, _>(now)
+        .execute(conn)? as i64;
+        diesel::update(uploads::table.filter(uploads::brand_id.eq(brand.0)).filter(uploads::id.eq(upload.0)))
+            .set((uploads::status.eq("accepted"), uploads::accepted_at.eq(now)))
+            .execute(conn)?;
+        diesel::delete(upload_rows::table.filter(upload_rows::brand_id.eq(brand.0)).filter(upload_rows::upload_id.eq(upload.0)))
+            .execute(conn)?;
+        Ok(AcceptOutcome::Accepted { created, updated })
+    });
+    match res {
+        Err(StoreError::Db(e)) => {
+            let message = match violated_constraint(&e) {
+                Some((_, name)) if name == "promo_codes_no_overlap" => {
+                    "Nothing was created: a code with the same value was created elsewhere since the review, \
+                     and now overlaps a row of this file. Upload the file again to see which row."
+                        .to_string()
+                }
+                Some((_, name)) => format!("Nothing was created: the database refused a row ({name})."),
+                None => return Err(StoreError::Db(e)),
+            };
+            fail(conn, brand, upload, &message)?;
+            Err(StoreError::Conflict(message))
+        }
+        other => other,
+    }
+}
+
+/// Marks an upload failed with a reason and drops its staged rows.
+pub fn fail(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    upload: UploadId,
+    message: &str,
+) -> StoreResult<()> {
+    diesel::update(
+        uploads::table
+            .filter(uploads::brand_id.eq(brand.0))
+            .filter(uploads::id.eq(upload.0)),
+    )
+    .set((uploads::status.eq("failed"), uploads::failure.eq(message)))
+    .execute(conn)?;
+    diesel::delete(
+        upload_rows::table
+            .filter(upload_rows::brand_id.eq(brand.0))
+            .filter(upload_rows::upload_id.eq(upload.0)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Reviews left for more than a day are discarded (their staged rows go).
+pub fn discard_stale(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    now: DateTime<Utc>,
+) -> StoreResult<usize> {
+    let n = diesel::sql_query(
+        "WITH gone AS (UPDATE uploads SET status = 'discarded'
+                       WHERE brand_id = $1 AND status = 'reviewing' AND created_at < $2 - interval '24 hours'
+                       RETURNING brand_id, id)
+         DELETE FROM upload_rows r USING gone WHERE r.brand_id = gone.brand_id AND r.upload_id = gone.id",
+    )
+    .bind::<BigInt, _>(brand.0)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)?;
+    Ok(n)
+}

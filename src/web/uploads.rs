@@ -1,0 +1,385 @@
+//! Bulk upload: file form, review with row-level errors, accept in one
+//! transaction, error report, template, history.
+
+use super::error::AppError;
+use super::layout::Layout;
+use super::session::{verify_csrf, CurrentUser};
+use super::{db, page, see_other, AppState};
+use crate::domain::{Role, UploadId};
+use crate::import::header::check_header;
+use crate::import::reader::{self, FileError};
+use crate::import::rows::validate_row;
+use crate::store::uploads::{self, AcceptOutcome, ErrorLine, PreviewRow, Staged, Upload};
+use crate::store::StoreError;
+use actix_multipart::form::tempfile::TempFile;
+use actix_multipart::form::text::Text;
+use actix_multipart::form::MultipartForm;
+use actix_web::http::{header, StatusCode};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::Utc;
+
+#[derive(Template)]
+#[template(path = "uploads/new.html")]
+struct NewPage {
+    layout: Layout,
+    errors: Vec<String>,
+    limit_mb: u64,
+}
+
+#[derive(Template)]
+#[template(path = "uploads/list.html")]
+struct ListPage {
+    layout: Layout,
+    uploads: Vec<(Upload, Option<String>)>,
+}
+
+#[derive(Template)]
+#[template(path = "uploads/show.html")]
+struct ShowPage {
+    layout: Layout,
+    upload: Upload,
+    warnings: Vec<String>,
+    errors: Vec<ErrorLine>,
+    preview: Vec<PreviewRow>,
+}
+
+impl ShowPage {
+    fn can_accept(&self) -> bool {
+        self.upload.status == "reviewing" && self.upload.valid_rows > 0 && self.layout.can_manage()
+    }
+}
+
+fn new_page(user: &CurrentUser, state: &AppState, errors: Vec<String>) -> HttpResponse {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    page(
+        status,
+        &NewPage {
+            layout: user.layout("uploads", "Bulk upload"),
+            errors,
+            limit_mb: state.config.upload_limit_mb,
+        },
+    )
+}
+
+#[get("/uploads/new")]
+async fn new(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    user.require(Role::Manager)?;
+    Ok(new_page(&user, &state, Vec::new()))
+}
+
+const TEMPLATE_CSV: &str = "Promo Code,Program Id,Media Id,Type,Credit Rule,Match Mode,Deal Id,Active Start Date,Active End Date,Timezone\r\n\
+SUMMER10,1,10001,TRACKING,ALWAYS,LI,,2026-06-01T00:00:00-04:00,2026-09-01T00:00:00-04:00,America/New_York\r\n\
+^(AVA)[0-9]{2}$,1,10005,TRACKING,WINNER,RE,,2026-06-01,,\r\n";
+
+#[get("/uploads/template.csv")]
+async fn template(_user: CurrentUser) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"promo-code-upload-template.csv\"",
+        ))
+        .body(TEMPLATE_CSV)
+}
+
+#[get("/uploads")]
+async fn list(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let brand = user.brand();
+    let now = Utc::now();
+    let uploads = db(&state, move |c| {
+        uploads::discard_stale(c, brand, now)?;
+        uploads::list(c, brand, 200)
+    })
+    .await?;
+    Ok(page(
+        StatusCode::OK,
+        &ListPage {
+            layout: user.layout("uploads", "Bulk upload"),
+            uploads,
+        },
+    ))
+}
+
+#[derive(MultipartForm)]
+pub struct UploadForm {
+    csrf_token: Option<Text<String>>,
+    file: Option<TempFile>,
+    update_existing: Option<Text<String>>,
+}
+
+/// The outcome of reading a file: an upload under review, or messages for
+/// the form (nothing stored).
+enum Reviewed {
+    Upload(UploadId),
+    Refused(Vec<String>),
+}
+
+#[post("/uploads")]
+async fn create(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    form: MultipartForm<UploadForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    verify_csrf(
+        &user.session,
+        form.csrf_token.as_ref().map(|t| t.0.as_str()).unwrap_or(""),
+    )?;
+    user.require(Role::Manager)?;
+    let Some(file) = form
+        .file
+        .filter(|f| f.size > 0 || f.file_name.as_deref().is_some_and(|n| !n.is_empty()))
+    else {
+        return Ok(new_page(
+            &user,
+            &state,
+            vec!["Choose a CSV or XLSX file to upload.".into()],
+        ));
+    };
+    let update_existing = form
+        .update_existing
+        .as_ref()
+        .is_some_and(|v| !v.0.is_empty() && v.0 != "false");
+    let file_name = file
+        .file_name
+        .clone()
+        .unwrap_or_else(|| "upload.csv".into());
+    let size = file.size as i64;
+    let (brand, uid) = (user.brand(), user.id());
+    let pool = state.pool.clone();
+    let outcome = web::block(move || -> Result<Reviewed, AppError> {
+        let path = file.file.path().to_path_buf();
+        let mut head = [0u8; 8];
+        let n = std::fs::File::open(&path)
+            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        let kind = reader::detect_kind(&file_name, &head[..n]);
+        let (fields, rows) = match reader::open(&path, kind) {
+            Ok(v) => v,
+            Err(e) => return Ok(Reviewed::Refused(vec![e.to_string()])),
+        };
+        let checked = match check_header(&fields) {
+            Ok(h) => h,
+            Err(e) => return Ok(Reviewed::Refused(e.0)),
+        };
+        let mut conn = pool
+            .get()
+            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+        let lookups = uploads::lookups(&mut conn, brand)?;
+        let now = Utc::now();
+        let res = diesel::Connection::transaction::<UploadId, StoreError, _>(&mut conn, |conn| {
+            let id = uploads::create(
+                conn,
+                brand,
+                uid,
+                &file_name,
+                size,
+                update_existing,
+                &fields,
+                &checked.warnings,
+            )?;
+            let map = &checked.map;
+            let lookups = &lookups;
+            let mut items = rows.map(|r| match r {
+                Ok((row, record)) => match validate_row(row, &record, map, lookups) {
+                    Ok(valid) => Staged::Valid(valid, record),
+                    Err(errs) => Staged::Invalid(row, record, errs),
+                },
+                Err(e) => Staged::Fatal(e.to_string()),
+            });
+            let counts = uploads::stage(conn, brand, id, &mut items)?;
+            if counts.valid + counts.invalid == 0 {
+                return Err(StoreError::Conflict(FileError::NoRows.to_string()));
+            }
+            uploads::check(conn, brand, id, update_existing, now)?;
+            Ok(id)
+        });
+        match res {
+            Ok(id) => Ok(Reviewed::Upload(id)),
+            Err(StoreError::Conflict(m)) => Ok(Reviewed::Refused(vec![m])),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+    match outcome {
+        Reviewed::Upload(id) => Ok(see_other(&format!("/uploads/{id}"))),
+        Reviewed::Refused(messages) => Ok(new_page(&user, &state, messages)),
+    }
+}
+
+#[get("/uploads/{id}")]
+async fn show(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (brand, id) = (user.brand(), UploadId(id.into_inner()));
+    let now = Utc::now();
+    let (upload, errors, preview) = db(&state, move |c| {
+        uploads::discard_stale(c, brand, now)?;
+        Ok((
+            uploads::get(c, brand, id)?,
+            uploads::first_errors(c, brand, id, 100)?,
+            uploads::preview(c, brand, id, 20)?,
+        ))
+    })
+    .await?;
+    let warnings = upload
+        .warnings
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let title = format!("Upload #{}: {}", upload.id, upload.file_name);
+    let tpl = ShowPage {
+        layout: user.layout("uploads", title),
+        upload,
+        warnings,
+        errors,
+        preview,
+    };
+    Ok(page(StatusCode::OK, &tpl))
+}
+
+#[post("/uploads/{id}/accept")]
+async fn accept(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Manager)?;
+    let (brand, uid, id) = (user.brand(), user.id(), UploadId(id.into_inner()));
+    db(&state, move |c| uploads::get(c, brand, id)).await?;
+    let now = Utc::now();
+    match db(&state, move |c| uploads::accept(c, brand, uid, id, now)).await {
+        Ok(AcceptOutcome::Accepted { created, updated }) => {
+            let mut msg = format!(
+                "{} code{} created",
+                super::codes::thousands(created),
+                if created == 1 { "" } else { "s" }
+            );
+            if updated > 0 {
+                msg.push_str(&format!(", {} updated", super::codes::thousands(updated)));
+            }
+            user.flash("success", format!("{msg}."));
+        }
+        Ok(AcceptOutcome::AlreadyDone(status)) => user.flash(
+            "info",
+            format!("This upload is already {status}; nothing changed."),
+        ),
+        Err(AppError::Conflict(m)) => user.flash("error", m),
+        Err(e) => return Err(e),
+    }
+    Ok(see_other(&format!("/uploads/{id}")))
+}
+
+/// The original rows with errors plus an `Error` column, streamed.
+#[get("/uploads/{id}/errors.csv")]
+async fn errors_csv(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (brand, id) = (user.brand(), UploadId(id.into_inner()));
+    let upload = db(&state, move |c| uploads::get(c, brand, id)).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, AppError>>(4);
+    let pool = state.pool.clone();
+    let header: Vec<String> = upload.header.clone();
+    std::thread::spawn(move || {
+        let send = |b: Result<Vec<u8>, AppError>| tx.blocking_send(b.map(web::Bytes::from)).is_ok();
+        let mut conn = match pool.get() {
+            Ok(c) => c,
+            Err(e) => {
+                send(Err(AppError::Unavailable(e.to_string())));
+                return;
+            }
+        };
+        let width = header.len();
+        let writer = || {
+            csv::WriterBuilder::new()
+                .flexible(true)
+                .from_writer(Vec::new())
+        };
+        let mut w = writer();
+        let mut head = header.clone();
+        head.push("Error".into());
+        let _ = w.write_record(&head);
+        let mut after = 0;
+        loop {
+            match uploads::error_report_batch(&mut conn, brand, id, after, 5_000) {
+                Ok(batch) if batch.is_empty() => break,
+                Ok(batch) => {
+                    for (row, mut fields, error) in batch {
+                        after = row;
+                        fields.resize(width.max(fields.len()), String::new());
+                        fields.push(error);
+                        let cells: Vec<String> = fields
+                            .iter()
+                            .map(|c| crate::domain::code::csv_safe(c).into_owned())
+                            .collect();
+                        let _ = w.write_record(&cells);
+                    }
+                    let chunk = std::mem::replace(&mut w, writer())
+                        .into_inner()
+                        .unwrap_or_default();
+                    if !send(Ok(chunk)) {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    send(Err(e.into()));
+                    return;
+                }
+            }
+        }
+        send(Ok(w.into_inner().unwrap_or_default()));
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"upload-{id}-errors.csv\""),
+        ))
+        .streaming(stream))
+}
+
+/// Turns a refused multipart body (too large, cut off) into a clear page.
+pub fn multipart_error(
+    err: actix_multipart::MultipartError,
+    _req: &HttpRequest,
+    limit_mb: u64,
+) -> actix_web::Error {
+    let text = err.to_string();
+    let lower = text.to_lowercase();
+    let message = if lower.contains("limit")
+        || lower.contains("too large")
+        || lower.contains("exceed")
+    {
+        format!("The file is larger than the upload limit of {limit_mb} MB. Split it into smaller files.")
+    } else {
+        format!("The upload could not be read ({text}). Try again.")
+    };
+    AppError::BadRequest(message).into()
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(new)
+        .service(template)
+        .service(list)
+        .service(create)
+        .service(errors_csv)
+        .service(accept)
+        .service(show);
+}
