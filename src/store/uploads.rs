@@ -75,25 +75,30 @@ pub fn lookups(conn: &mut PgConnection, brand: BrandId) -> StoreResult<Lookups> 
     })
 }
 
+/// A new upload's description, before its rows are read.
+pub struct NewUpload<'a> {
+    pub file_name: &'a str,
+    pub file_bytes: i64,
+    pub update_existing: bool,
+    pub header: &'a [String],
+    pub warnings: &'a [String],
+}
+
 pub fn create(
     conn: &mut PgConnection,
     brand: BrandId,
     user: UserId,
-    file_name: &str,
-    file_bytes: i64,
-    update_existing: bool,
-    header: &[String],
-    warnings: &[String],
+    u: &NewUpload<'_>,
 ) -> StoreResult<UploadId> {
     let id = diesel::insert_into(uploads::table)
         .values((
             uploads::brand_id.eq(brand.0),
             uploads::user_id.eq(user.0),
-            uploads::file_name.eq(file_name),
-            uploads::file_bytes.eq(file_bytes),
-            uploads::update_existing.eq(update_existing),
-            uploads::header.eq(header),
-            uploads::warnings.eq(serde_json::json!(warnings)),
+            uploads::file_name.eq(u.file_name),
+            uploads::file_bytes.eq(u.file_bytes),
+            uploads::update_existing.eq(u.update_existing),
+            uploads::header.eq(u.header),
+            uploads::warnings.eq(serde_json::json!(u.warnings)),
         ))
         .returning(uploads::id)
         .get_result(conn)?;
@@ -296,7 +301,7 @@ pub fn stage(
                 let st = &mut *guard;
                 let mut line = Vec::with_capacity(512);
                 let mut buffered = 0usize;
-                while let Some(item) = st.items.next() {
+                for item in &mut *st.items {
                     match item {
                         Staged::Valid(r, fields) => {
                             encode_valid(&mut line, brand, upload, &r, &fields);

@@ -177,11 +177,13 @@ async fn create(
                 conn,
                 brand,
                 uid,
-                &file_name,
-                size,
-                update_existing,
-                &fields,
-                &checked.warnings,
+                &uploads::NewUpload {
+                    file_name: &file_name,
+                    file_bytes: size,
+                    update_existing,
+                    header: &fields,
+                    warnings: &checked.warnings,
+                },
             )?;
             let map = &checked.map;
             let lookups = &lookups;
