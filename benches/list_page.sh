@@ -37,7 +37,7 @@ SELECT b.id, p.id,
        'TRACKING', (SELECT id FROM partners WHERE brand_id = b.id ORDER BY id OFFSET g % 12 LIMIT 1),
        (ARRAY['ALWAYS','INVOLVED','WINNER'])[1 + g % 3], 'LI', NULL,
        now() - ((g % 400) || ' days')::interval,
-       CASE WHEN g % 5 = 0 THEN now() - ((g % 30) || ' days')::interval + interval '1 hour' END,
+       CASE WHEN g % 5 = 0 THEN now() - ((g % 400) || ' days')::interval + ((g % 30 + 1) || ' days')::interval END,
        'America/New_York'
 FROM brands b JOIN programs p ON p.brand_id = b.id AND p.name = 'Northwind US',
      generate_series(1, $ROWS) g

@@ -24,9 +24,26 @@ pub enum DbSetupError {
 
 /// Builds a pool. Connections are checked out lazily; `min_idle` 1 keeps
 /// one warm.
+/// Session settings of every pooled connection. JIT compilation costs
+/// 20 ms or more on the list's queries over a million rows and gains
+/// nothing on index scans that return 50 rows, so it is off.
+#[derive(Debug, Clone, Copy)]
+struct SessionSettings;
+
+impl diesel::r2d2::CustomizeConnection<PgConnection, diesel::r2d2::Error> for SessionSettings {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SET jit = off")
+            .execute(conn)
+            .map(|_| ())
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
 pub fn pool(url: &str, size: u32) -> Result<PgPool, DbSetupError> {
     let manager = ConnectionManager::<PgConnection>::new(url);
     Pool::builder()
+        .connection_customizer(Box::new(SessionSettings))
         .max_size(size.max(1))
         .min_idle(Some(1))
         .connection_timeout(std::time::Duration::from_secs(10))

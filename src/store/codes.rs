@@ -16,6 +16,8 @@ use serde_json::{json, Map, Value};
 
 /// Exact counts stop here; past it the page shows the planner's estimate.
 pub const COUNT_CAP: i64 = 1_000;
+/// A search with fewer matches than this sorts them instead of scanning.
+const SEARCH_PROBE: i64 = 20_000;
 
 /// A row of the code list (and of its CSV export).
 #[derive(Debug, Clone, QueryableByName)]
@@ -147,15 +149,22 @@ fn like_pattern(q: &str) -> String {
     out
 }
 
-fn filters(brand: BrandId, f: &CodeQuery, now: DateTime<Utc>) -> Where {
+fn filters(brand: BrandId, f: &CodeQuery, now: DateTime<Utc>, partner_hits: &[i64]) -> Where {
     let mut w = Where::default();
     w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
     if let Some(q) = &f.q {
+        // Partners are few: their ids are looked up first, so the database
+        // can combine the trigram index on codes with the partner index.
         let pat = like_pattern(q);
-        w.push(
-            "(c.code_key LIKE ? OR c.partner_id IN (SELECT id FROM partners WHERE brand_id = ? AND lower(name) LIKE ?))",
-            vec![Bind::Text(pat.clone()), Bind::Int(brand.0), Bind::Text(pat)],
-        );
+        if partner_hits.is_empty() {
+            w.push("c.code_key LIKE ?", vec![Bind::Text(pat)]);
+        } else {
+            let ids: Vec<String> = partner_hits.iter().map(|i| i.to_string()).collect();
+            w.push(
+                &format!("(c.code_key LIKE ? OR c.partner_id IN ({}))", ids.join(",")),
+                vec![Bind::Text(pat)],
+            );
+        }
     }
     match f.status {
         Some(CodeStatus::Active) => w.push(
@@ -192,9 +201,13 @@ fn filters(brand: BrandId, f: &CodeQuery, now: DateTime<Utc>) -> Where {
     w
 }
 
-fn order_by(f: &CodeQuery) -> String {
+fn order_by(f: &CodeQuery, few_hits: bool) -> String {
     let dir = if f.desc { "DESC" } else { "ASC" };
     match f.sort {
+        // `c.id + 0` keeps the planner from walking the whole primary key
+        // backwards looking for rare matches: it takes the (trigram) index
+        // and sorts the few hits instead.
+        None if few_hits => " ORDER BY c.id + 0 DESC".into(),
         None => " ORDER BY c.id DESC".into(),
         Some(CodeSort::Created) => format!(" ORDER BY c.id {dir}"),
         Some(CodeSort::Code) => format!(" ORDER BY c.code_key {dir}, c.id {dir}"),
@@ -237,6 +250,17 @@ pub struct CodePage {
     pub total: Total,
 }
 
+/// Partners whose name contains the search text.
+fn partners_named(conn: &mut PgConnection, brand: BrandId, f: &CodeQuery) -> StoreResult<Vec<i64>> {
+    let Some(q) = &f.q else { return Ok(Vec::new()) };
+    use crate::db::schema::partners;
+    Ok(partners::table
+        .filter(partners::brand_id.eq(brand.0))
+        .filter(super::lower(partners::name).like(like_pattern(q)))
+        .select(partners::id)
+        .load(conn)?)
+}
+
 /// One page of the filtered list, with its total.
 pub fn list(
     conn: &mut PgConnection,
@@ -244,14 +268,41 @@ pub fn list(
     f: &CodeQuery,
     now: DateTime<Utc>,
 ) -> StoreResult<CodePage> {
-    let w = filters(brand, f, now);
+    let hits = partners_named(conn, brand, f)?;
+    let w = filters(brand, f, now, &hits);
     let offset = (i64::from(f.page) - 1) * PAGE_SIZE;
+    // A search probes how many codes match (at most a few thousand, which
+    // the trigram index finds fast); few matches are sorted, many are read
+    // in index order.
+    let few_hits = match f.q {
+        Some(_) => {
+            let probe: Count = w
+                .query(
+                    "SELECT count(*) AS n FROM (SELECT 1 FROM promo_codes c",
+                    &format!(" LIMIT {SEARCH_PROBE}) t"),
+                )
+                .get_result(conn)?;
+            probe.n < SEARCH_PROBE
+        }
+        None => false,
+    };
     let rows: Vec<CodeRow> = w
         .query(
             &format!("SELECT {ROW_COLUMNS}{ROW_FROM}"),
-            &format!("{} LIMIT {PAGE_SIZE} OFFSET {offset}", order_by(f)),
+            &format!(
+                "{} LIMIT {PAGE_SIZE} OFFSET {offset}",
+                order_by(f, few_hits)
+            ),
         )
         .load(conn)?;
+    // A first page that is not full is the whole result: no count needed.
+    if f.page == 1 && (rows.len() as i64) < PAGE_SIZE {
+        let n = rows.len() as i64;
+        return Ok(CodePage {
+            rows,
+            total: Total::Exact(n),
+        });
+    }
     let counted: Count = w
         .query(
             "SELECT count(*) AS n FROM (SELECT 1 FROM promo_codes c",
@@ -284,7 +335,8 @@ pub fn export_batch(
     after: Option<i64>,
     batch: i64,
 ) -> StoreResult<Vec<CodeRow>> {
-    let mut w = filters(brand, f, now);
+    let hits = partners_named(conn, brand, f)?;
+    let mut w = filters(brand, f, now, &hits);
     if let Some(a) = after {
         w.push("c.id < ?", vec![Bind::Int(a)]);
     }

@@ -163,6 +163,9 @@ async fn create(
             Ok(v) => v,
             Err(e) => return Ok(Reviewed::Refused(vec![e.to_string()])),
         };
+        if fields.iter().any(|f| f.contains('\0')) {
+            return Ok(Reviewed::Refused(vec![FileError::Binary.to_string()]));
+        }
         let checked = match check_header(&fields) {
             Ok(h) => h,
             Err(e) => return Ok(Reviewed::Refused(e.0)),
@@ -188,6 +191,14 @@ async fn create(
             let map = &checked.map;
             let lookups = &lookups;
             let mut items = rows.map(|r| match r {
+                // PostgreSQL text cannot hold a NUL character: binary data
+                // past the first bytes that were sniffed.
+                Ok((row, record)) if record.iter().any(|f| f.contains('\0')) => {
+                    Staged::Fatal(format!(
+                        "Row {row} contains binary data (a NUL character): {}",
+                        FileError::Binary
+                    ))
+                }
                 Ok((row, record)) => match validate_row(row, &record, map, lookups) {
                     Ok(valid) => Staged::Valid(valid, record),
                     Err(errs) => Staged::Invalid(row, record, errs),
@@ -260,8 +271,14 @@ async fn accept(
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::Manager)?;
     let (brand, uid, id) = (user.brand(), user.id(), UploadId(id.into_inner()));
-    db(&state, move |c| uploads::get(c, brand, id)).await?;
     let now = Utc::now();
+    // A review left for more than a day is discarded (as the page says), also
+    // when it is accepted without being opened again.
+    db(&state, move |c| {
+        uploads::discard_stale(c, brand, now)?;
+        uploads::get(c, brand, id)
+    })
+    .await?;
     match db(&state, move |c| uploads::accept(c, brand, uid, id, now)).await {
         Ok(AcceptOutcome::Accepted { created, updated }) => {
             let mut msg = format!(
@@ -305,7 +322,15 @@ async fn errors_csv(
                 return;
             }
         };
-        let width = header.len();
+        // Rows wider than the header get unnamed header cells, so that the
+        // Error column is the same column on every line.
+        let width = match uploads::error_report_width(&mut conn, brand, id) {
+            Ok(w) => header.len().max(w),
+            Err(e) => {
+                send(Err(e.into()));
+                return;
+            }
+        };
         let writer = || {
             csv::WriterBuilder::new()
                 .flexible(true)
@@ -313,6 +338,7 @@ async fn errors_csv(
         };
         let mut w = writer();
         let mut head = header.clone();
+        head.resize(width, String::new());
         head.push("Error".into());
         let _ = w.write_record(&head);
         let mut after = 0;
@@ -322,7 +348,7 @@ async fn errors_csv(
                 Ok(batch) => {
                     for (row, mut fields, error) in batch {
                         after = row;
-                        fields.resize(width.max(fields.len()), String::new());
+                        fields.resize(width, String::new());
                         fields.push(error);
                         let cells: Vec<String> = fields
                             .iter()
@@ -365,7 +391,13 @@ pub fn multipart_error(
 ) -> actix_web::Error {
     let text = err.to_string();
     let lower = text.to_lowercase();
-    let message = if lower.contains("limit")
+    // The total limit is `Payload(Overflow)`, whose text is only "Payload error".
+    let overflow = matches!(
+        err,
+        actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow)
+    );
+    let message = if overflow
+        || lower.contains("limit")
         || lower.contains("too large")
         || lower.contains("exceed")
     {

@@ -179,13 +179,21 @@ pub struct Brand {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    /// The app with its test settings changed by `f` (e.g. a small upload
+    /// limit).
+    pub async fn spawn_with(f: impl FnOnce(&mut Config)) -> TestApp {
         let db = TestDb::new();
         let pool = db::pool(&db.url, 4).expect("pool");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
         let addr = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut config = Config::for_tests(db.url.clone());
+        f(&mut config);
         let state = AppState {
             pool,
-            config: Config::for_tests(db.url.clone()),
+            config,
             throttle: LoginThrottle::default(),
             demo_login: false,
         };

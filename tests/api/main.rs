@@ -3,6 +3,7 @@
 mod auth;
 mod browser;
 mod codes;
+mod crash;
 mod deals;
 mod embedded;
 mod helpers;
@@ -10,3 +11,4 @@ mod partners;
 mod schema;
 mod security;
 mod tenancy;
+mod uploads;
