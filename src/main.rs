@@ -176,6 +176,7 @@ fn serve(demo: bool) -> Result<(), String> {
             config,
             throttle: LoginThrottle::default(),
             demo_login,
+            estimates: Default::default(),
         };
         actix_web::rt::System::new()
             .block_on(async move {

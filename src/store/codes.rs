@@ -77,6 +77,13 @@ const ROW_COLUMNS: &str = "c.id, c.program_id, g.name AS program_name, c.code, c
      p.name AS partner_name, p.media_id, c.credit_rule, c.match_mode, c.deal_id, d.name AS deal_name, \
      c.active_start, c.active_end, c.time_zone, c.payout_percent, c.payout_flat, c.comments, c.created_at, c.updated_at";
 
+/// The same columns from the codes table alone (names filled in by the
+/// caller): planning a four-table join cost 6x more than running it.
+const LITE_COLUMNS: &str = "c.id, c.program_id, ''::text AS program_name, c.code, c.code_type, c.partner_id, \
+     NULL::text AS partner_name, NULL::bigint AS media_id, c.credit_rule, c.match_mode, c.deal_id, \
+     NULL::text AS deal_name, c.active_start, c.active_end, c.time_zone, c.payout_percent, c.payout_flat, \
+     c.comments, c.created_at, c.updated_at";
+
 const ROW_FROM: &str = " FROM promo_codes c \
      JOIN programs g ON g.brand_id = c.brand_id AND g.id = c.program_id \
      LEFT JOIN partners p ON p.brand_id = c.brand_id AND p.id = c.partner_id \
@@ -262,11 +269,17 @@ fn partners_named(conn: &mut PgConnection, brand: BrandId, f: &CodeQuery) -> Sto
 }
 
 /// One page of the filtered list, with its total.
+///
+/// Rows come without program, partner and deal names (except when sorted
+/// by partner); the page fills them from the lists it shows anyway. A known
+/// estimate of the total (from a recent page of the same filter) saves the
+/// count.
 pub fn list(
     conn: &mut PgConnection,
     brand: BrandId,
     f: &CodeQuery,
     now: DateTime<Utc>,
+    known_estimate: Option<i64>,
 ) -> StoreResult<CodePage> {
     let hits = partners_named(conn, brand, f)?;
     let w = filters(brand, f, now, &hits);
@@ -286,9 +299,14 @@ pub fn list(
         }
         None => false,
     };
+    let head = if f.sort == Some(CodeSort::Partner) {
+        format!("SELECT {ROW_COLUMNS}{ROW_FROM}")
+    } else {
+        format!("SELECT {LITE_COLUMNS} FROM promo_codes c ")
+    };
     let rows: Vec<CodeRow> = w
         .query(
-            &format!("SELECT {ROW_COLUMNS}{ROW_FROM}"),
+            &head,
             &format!(
                 "{} LIMIT {PAGE_SIZE} OFFSET {offset}",
                 order_by(f, few_hits)
@@ -301,6 +319,13 @@ pub fn list(
         return Ok(CodePage {
             rows,
             total: Total::Exact(n),
+        });
+    }
+    if let Some(estimate) = known_estimate {
+        let seen = offset + rows.len() as i64;
+        return Ok(CodePage {
+            rows,
+            total: Total::About(estimate.max(seen)),
         });
     }
     let counted: Count = w

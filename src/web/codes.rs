@@ -171,6 +171,39 @@ fn page_links(q: &CodeQuery, total: Total) -> Vec<PageLink> {
     out
 }
 
+/// Puts the program, partner and deal names on rows read without them.
+fn fill_names(rows: &mut [CodeRow], choices: &Choices) {
+    let programs: std::collections::HashMap<i64, &str> = choices
+        .programs
+        .iter()
+        .map(|p| (p.id, p.name.as_str()))
+        .collect();
+    let partners: std::collections::HashMap<i64, &Partner> =
+        choices.partners.iter().map(|p| (p.id, p)).collect();
+    let deals: std::collections::HashMap<i64, &str> = choices
+        .deals
+        .iter()
+        .map(|d| (d.id, d.name.as_str()))
+        .collect();
+    for r in rows {
+        if r.program_name.is_empty() {
+            r.program_name = programs
+                .get(&r.program_id)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+        }
+        if let (None, Some(pid)) = (&r.partner_name, r.partner_id) {
+            if let Some(p) = partners.get(&pid) {
+                r.partner_name = Some(p.name.clone());
+                r.media_id = Some(p.media_id);
+            }
+        }
+        if let (None, Some(did)) = (&r.deal_name, r.deal_id) {
+            r.deal_name = deals.get(&did).map(|s| s.to_string());
+        }
+    }
+}
+
 fn display_window(row: &CodeRow) -> (String, String) {
     let tz = row.tz();
     (
@@ -194,8 +227,22 @@ async fn list(
     let brand = user.brand();
     let now = Utc::now();
     let q = query.clone();
-    let page_data = db(&state, move |c| codes::list(c, brand, &q, now)).await?;
-    let choices = choices(&state, &user).await?;
+    let key = (brand, query.to_query(1, Some((CodeSort::Created, false))));
+    let known = state.estimates.get(&key);
+    let (mut page_data, choices) = db(&state, move |c| {
+        let page = codes::list(c, brand, &q, now, known)?;
+        let choices = Choices {
+            programs: programs::list(c, brand)?,
+            partners: partners::list(c, brand)?,
+            deals: deals::list(c, brand)?,
+        };
+        Ok((page, choices))
+    })
+    .await?;
+    if let Total::About(n) = page_data.total {
+        state.estimates.put(key, n);
+    }
+    fill_names(&mut page_data.rows, &choices);
     let first_shown = (i64::from(query.page) - 1) * PAGE_SIZE + 1;
     let last_shown = first_shown + page_data.rows.len() as i64 - 1;
     let rows = page_data

@@ -7,6 +7,7 @@ pub mod csrf;
 pub mod dashboard;
 pub mod deals;
 pub mod error;
+pub mod estimates;
 pub mod health;
 pub mod help;
 pub mod layout;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub throttle: throttle::LoginThrottle,
     /// Show the demo login on the login page.
     pub demo_login: bool,
+    /// Recent estimates of large code-list totals, by brand and filter.
+    pub estimates: estimates::Estimates,
 }
 
 /// Runs store code on a pooled connection, off the async workers.

@@ -196,6 +196,7 @@ impl TestApp {
             config,
             throttle: LoginThrottle::default(),
             demo_login: false,
+            estimates: Default::default(),
         };
         let server = web::serve(listener, state).expect("start the server");
         actix_web::rt::spawn(server);
