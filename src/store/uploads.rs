@@ -464,6 +464,10 @@ pub fn check(
     update_existing: bool,
     now: DateTime<Utc>,
 ) -> StoreResult<Upload> {
+    // Fresh statistics of the staging table, or the planner takes the rows
+    // just copied for a handful and picks nested loops for the checks below
+    // (seen: 30 s instead of 1 s for 100,000 rows on a new server).
+    diesel::sql_query("ANALYZE upload_rows").execute(conn)?;
     // An exact code may appear once per overlapping period; later rows name
     // the first. Empty start = from now on.
     //
