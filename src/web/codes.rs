@@ -364,41 +364,23 @@ async fn export(
     let query = raw.into_inner().parse();
     let brand = user.brand();
     let now = Utc::now();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, AppError>>(4);
-    let pool = state.pool.clone();
-    std::thread::spawn(move || {
-        let send = |b: Result<Vec<u8>, AppError>| tx.blocking_send(b.map(web::Bytes::from)).is_ok();
-        let mut conn = match pool.get() {
-            Ok(c) => c,
-            Err(e) => {
-                send(Err(AppError::Unavailable(e.to_string())));
-                return;
-            }
-        };
-        if !send(Ok(csv_header())) {
-            return;
+    let stream = super::stream_blocking(state.pool.clone(), move |conn, send| {
+        if !send(csv_header()) {
+            return Ok(());
         }
         let mut after = None;
         loop {
-            match codes::export_batch(&mut conn, brand, &query, now, after, 5_000) {
-                Ok(rows) if rows.is_empty() => break,
-                Ok(rows) => {
-                    after = rows.last().map(|r| r.id);
-                    let mut buf = Vec::with_capacity(rows.len() * 120);
-                    csv_rows(&rows, now, &mut buf);
-                    if !send(Ok(buf)) {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    send(Err(e.into()));
-                    return;
-                }
+            let rows = codes::export_batch(conn, brand, &query, now, after, 5_000)?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            after = rows.last().map(|r| r.id);
+            let mut buf = Vec::with_capacity(rows.len() * 120);
+            csv_rows(&rows, now, &mut buf);
+            if !send(buf) {
+                return Ok(());
             }
         }
-    });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
     });
     Ok(csv_response(&format!("promo-codes-{}.csv", now.format("%Y%m%d-%H%M"))).streaming(stream))
 }

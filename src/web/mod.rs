@@ -79,6 +79,34 @@ pub fn page<T: Template>(status: StatusCode, tpl: &T) -> HttpResponse {
     }
 }
 
+/// A response body made on its own thread with a database connection, in
+/// chunks (large CSV exports): memory stays flat, and a client that goes
+/// away stops the work. `produce` gets the connection and a `send` that
+/// returns false once the client is gone; an error ends the body.
+pub fn stream_blocking<F>(
+    pool: crate::db::PgPool,
+    produce: F,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, AppError>>
+where
+    F: FnOnce(&mut PgConnection, &dyn Fn(Vec<u8>) -> bool) -> Result<(), AppError> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, AppError>>(4);
+    std::thread::spawn(move || {
+        let result = match pool.get() {
+            Ok(mut conn) => produce(&mut conn, &|chunk| {
+                tx.blocking_send(Ok(web::Bytes::from(chunk))).is_ok()
+            }),
+            Err(e) => Err(AppError::Unavailable(e.to_string())),
+        };
+        if let Err(e) = result {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    })
+}
+
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))

@@ -310,27 +310,13 @@ async fn errors_csv(
 ) -> Result<HttpResponse, AppError> {
     let (brand, id) = (user.brand(), UploadId(id.into_inner()));
     let upload = db(&state, move |c| uploads::get(c, brand, id)).await?;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, AppError>>(4);
-    let pool = state.pool.clone();
     let header: Vec<String> = upload.header.clone();
-    std::thread::spawn(move || {
-        let send = |b: Result<Vec<u8>, AppError>| tx.blocking_send(b.map(web::Bytes::from)).is_ok();
-        let mut conn = match pool.get() {
-            Ok(c) => c,
-            Err(e) => {
-                send(Err(AppError::Unavailable(e.to_string())));
-                return;
-            }
-        };
+    let stream = super::stream_blocking(state.pool.clone(), move |conn, send| {
         // Rows wider than the header get unnamed header cells, so that the
         // Error column is the same column on every line.
-        let width = match uploads::error_report_width(&mut conn, brand, id) {
-            Ok(w) => header.len().max(w),
-            Err(e) => {
-                send(Err(e.into()));
-                return;
-            }
-        };
+        let width = header
+            .len()
+            .max(uploads::error_report_width(conn, brand, id)?);
         let writer = || {
             csv::WriterBuilder::new()
                 .flexible(true)
@@ -343,36 +329,30 @@ async fn errors_csv(
         let _ = w.write_record(&head);
         let mut after = 0;
         loop {
-            match uploads::error_report_batch(&mut conn, brand, id, after, 5_000) {
-                Ok(batch) if batch.is_empty() => break,
-                Ok(batch) => {
-                    for (row, mut fields, error) in batch {
-                        after = row;
-                        fields.resize(width, String::new());
-                        fields.push(error);
-                        let cells: Vec<String> = fields
-                            .iter()
-                            .map(|c| crate::domain::code::csv_safe(c).into_owned())
-                            .collect();
-                        let _ = w.write_record(&cells);
-                    }
-                    let chunk = std::mem::replace(&mut w, writer())
-                        .into_inner()
-                        .unwrap_or_default();
-                    if !send(Ok(chunk)) {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    send(Err(e.into()));
-                    return;
-                }
+            let batch = uploads::error_report_batch(conn, brand, id, after, 5_000)?;
+            if batch.is_empty() {
+                break;
+            }
+            for (row, mut fields, error) in batch {
+                after = row;
+                fields.resize(width, String::new());
+                fields.push(error);
+                let cells: Vec<String> = fields
+                    .iter()
+                    .map(|c| crate::domain::code::csv_safe(c).into_owned())
+                    .collect();
+                let _ = w.write_record(&cells);
+            }
+            if !send(
+                std::mem::replace(&mut w, writer())
+                    .into_inner()
+                    .unwrap_or_default(),
+            ) {
+                return Ok(());
             }
         }
-        send(Ok(w.into_inner().unwrap_or_default()));
-    });
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
+        send(w.into_inner().unwrap_or_default());
+        Ok(())
     });
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
