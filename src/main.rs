@@ -177,6 +177,7 @@ fn serve(demo: bool) -> Result<(), String> {
             throttle: LoginThrottle::default(),
             demo_login,
             estimates: Default::default(),
+            dashboard: Default::default(),
         };
         actix_web::rt::System::new()
             .block_on(async move {

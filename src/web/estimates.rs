@@ -1,32 +1,77 @@
-//! A short-lived memory of estimated totals of large code lists, so paging
-//! through a million codes does not ask the planner on every page. Only
-//! estimates ("about N") are kept; exact counts are always counted.
+//! Short-lived memories of numbers that are expensive to count over a
+//! million codes: estimated totals of large code lists (by brand and
+//! filter), and the dashboard's code counts of large brands. Exact small
+//! counts are never taken from here.
 
 use crate::domain::BrandId;
+use crate::store::dashboard::{CodeStats, ProgramRow};
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-const TTL: Duration = Duration::from_secs(30);
 const MAX_ENTRIES: usize = 10_000;
 
-#[derive(Default)]
-pub struct Estimates(Mutex<HashMap<(BrandId, String), (Instant, i64)>>);
+/// A map whose entries expire after `ttl`.
+pub struct TtlCache<K, V> {
+    ttl: Duration,
+    map: Mutex<HashMap<K, (Instant, V)>>,
+}
+
+impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
+    pub fn new(ttl: Duration) -> Self {
+        TtlCache {
+            ttl,
+            map: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The value and when it was stored, while it is fresh.
+    pub fn get(&self, key: &K) -> Option<(V, Instant)> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(at, v)| (v.clone(), *at))
+    }
+
+    pub fn put(&self, key: K, value: V) {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            let ttl = self.ttl;
+            map.retain(|_, (at, _)| at.elapsed() < ttl);
+        }
+        map.insert(key, (Instant::now(), value));
+    }
+}
+
+/// Estimated totals of large code lists, for 30 s.
+pub struct Estimates(TtlCache<(BrandId, String), i64>);
+
+impl Default for Estimates {
+    fn default() -> Self {
+        Estimates(TtlCache::new(Duration::from_secs(30)))
+    }
+}
 
 impl Estimates {
     pub fn get(&self, key: &(BrandId, String)) -> Option<i64> {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key)
-            .filter(|(at, _)| at.elapsed() < TTL)
-            .map(|(_, n)| *n)
+        self.0.get(key).map(|(n, _)| n)
     }
-
     pub fn put(&self, key: (BrandId, String), n: i64) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_ENTRIES {
-            map.retain(|_, (at, _)| at.elapsed() < TTL);
-        }
-        map.insert(key, (Instant::now(), n));
+        self.0.put(key, n)
+    }
+}
+
+/// Brands with at least this many codes see dashboard counts up to a
+/// minute old (the page says so); smaller brands are always counted.
+pub const DASHBOARD_CACHE_FROM: i64 = 100_000;
+
+/// The dashboard's code counts of large brands, for 60 s.
+pub struct DashboardCounts(pub TtlCache<BrandId, (CodeStats, Vec<ProgramRow>)>);
+
+impl Default for DashboardCounts {
+    fn default() -> Self {
+        DashboardCounts(TtlCache::new(Duration::from_secs(60)))
     }
 }
 
@@ -42,5 +87,14 @@ mod tests {
         e.put(k.clone(), 5_000);
         assert_eq!(e.get(&k), Some(5_000));
         assert_eq!(e.get(&(BrandId(2), "status=active".into())), None);
+    }
+
+    #[test]
+    fn entries_expire() {
+        let c: TtlCache<u8, u8> = TtlCache::new(Duration::from_millis(20));
+        c.put(1, 7);
+        assert_eq!(c.get(&1).map(|(v, _)| v), Some(7));
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(c.get(&1), None);
     }
 }

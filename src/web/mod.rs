@@ -45,6 +45,8 @@ pub struct AppState {
     pub demo_login: bool,
     /// Recent estimates of large code-list totals, by brand and filter.
     pub estimates: estimates::Estimates,
+    /// Recent dashboard counts of large brands.
+    pub dashboard: estimates::DashboardCounts,
 }
 
 /// Runs store code on a pooled connection, off the async workers.

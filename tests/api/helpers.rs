@@ -197,6 +197,7 @@ impl TestApp {
             throttle: LoginThrottle::default(),
             demo_login: false,
             estimates: Default::default(),
+            dashboard: Default::default(),
         };
         let server = web::serve(listener, state).expect("start the server");
         actix_web::rt::spawn(server);
