@@ -179,6 +179,12 @@ impl Cluster {
         if !self.is_initialized() {
             self.init(tuning)?;
         }
+        // A cluster still shutting down (a previous server just stopped)
+        // would refuse connections: wait for it to finish, then start anew.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while self.is_stopping() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
         if !self.is_running() {
             self.start()?;
         }
@@ -267,6 +273,13 @@ impl Cluster {
         text.push_str(&conf);
         fs::write(&path, text).map_err(io_err("writing postgresql.conf"))?;
         Ok(())
+    }
+
+    /// The server's own status line in `postmaster.pid` says "stopping".
+    fn is_stopping(&self) -> bool {
+        fs::read_to_string(self.data.join("postmaster.pid"))
+            .map(|t| t.lines().nth(7).is_some_and(|l| l.trim() == "stopping"))
+            .unwrap_or(false)
     }
 
     pub fn is_running(&self) -> bool {
