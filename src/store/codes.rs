@@ -578,67 +578,85 @@ fn code_write_error(
     }
 }
 
-fn snapshot(c: &NewCode) -> Map<String, Value> {
-    let (pp, pf) = payout_columns(c.payout);
-    let mut m = Map::new();
-    m.insert("program_id".into(), json!(c.program_id.0));
-    m.insert("code".into(), json!(c.code));
-    m.insert("code_type".into(), json!(c.code_type.as_str()));
-    m.insert("partner_id".into(), json!(c.partner_id.map(|p| p.0)));
-    m.insert(
-        "credit_rule".into(),
-        json!(c.credit_rule.map(|r| r.as_str())),
-    );
-    m.insert("match_mode".into(), json!(c.match_mode.as_str()));
-    m.insert("deal_id".into(), json!(c.deal_id.map(|d| d.0)));
-    m.insert(
-        "active_start".into(),
-        json!(c.active_start.map(|t| t.to_rfc3339())),
-    );
-    m.insert(
-        "active_end".into(),
-        json!(c.active_end.map(|t| t.to_rfc3339())),
-    );
-    m.insert("time_zone".into(), json!(c.time_zone.name()));
-    m.insert(
-        "payout_percent".into(),
-        json!(pp.map(|d| d.normalize().to_string())),
-    );
-    m.insert(
-        "payout_flat".into(),
-        json!(pf.map(|d| d.normalize().to_string())),
-    );
-    m.insert("comments".into(), json!(c.comments));
-    m
+/// The columns a user edits, as written to the table: shared by insert,
+/// update and the history snapshot.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = promo_codes, treat_none_as_null = true)]
+struct CodeColumns {
+    program_id: i64,
+    code: String,
+    code_type: String,
+    partner_id: Option<i64>,
+    credit_rule: Option<String>,
+    match_mode: String,
+    deal_id: Option<i64>,
+    active_start: Option<DateTime<Utc>>,
+    active_end: Option<DateTime<Utc>>,
+    time_zone: String,
+    payout_percent: Option<Decimal>,
+    payout_flat: Option<Decimal>,
+    comments: String,
 }
 
-fn snapshot_row(r: &CodeRow) -> Map<String, Value> {
+impl From<&NewCode> for CodeColumns {
+    fn from(c: &NewCode) -> Self {
+        let (payout_percent, payout_flat) = payout_columns(c.payout);
+        CodeColumns {
+            program_id: c.program_id.0,
+            code: c.code.clone(),
+            code_type: c.code_type.as_str().into(),
+            partner_id: c.partner_id.map(|p| p.0),
+            credit_rule: c.credit_rule.map(|r| r.as_str().into()),
+            match_mode: c.match_mode.as_str().into(),
+            deal_id: c.deal_id.map(|d| d.0),
+            active_start: c.active_start,
+            active_end: c.active_end,
+            time_zone: c.time_zone.name().into(),
+            payout_percent,
+            payout_flat,
+            comments: c.comments.clone(),
+        }
+    }
+}
+
+impl From<&CodeRow> for CodeColumns {
+    fn from(r: &CodeRow) -> Self {
+        CodeColumns {
+            program_id: r.program_id,
+            code: r.code.clone(),
+            code_type: r.code_type.clone(),
+            partner_id: r.partner_id,
+            credit_rule: r.credit_rule.clone(),
+            match_mode: r.match_mode.clone(),
+            deal_id: r.deal_id,
+            active_start: r.active_start,
+            active_end: r.active_end,
+            time_zone: r.time_zone.clone(),
+            payout_percent: r.payout_percent,
+            payout_flat: r.payout_flat,
+            comments: r.comments.clone(),
+        }
+    }
+}
+
+/// The history's view of a code: every edited field, dates as RFC 3339.
+fn snapshot(c: &CodeColumns) -> Map<String, Value> {
+    let time = |t: Option<DateTime<Utc>>| json!(t.map(|t| t.to_rfc3339()));
+    let dec = |d: Option<Decimal>| json!(d.map(|d| d.normalize().to_string()));
     let mut m = Map::new();
-    m.insert("program_id".into(), json!(r.program_id));
-    m.insert("code".into(), json!(r.code));
-    m.insert("code_type".into(), json!(r.code_type));
-    m.insert("partner_id".into(), json!(r.partner_id));
-    m.insert("credit_rule".into(), json!(r.credit_rule));
-    m.insert("match_mode".into(), json!(r.match_mode));
-    m.insert("deal_id".into(), json!(r.deal_id));
-    m.insert(
-        "active_start".into(),
-        json!(r.active_start.map(|t| t.to_rfc3339())),
-    );
-    m.insert(
-        "active_end".into(),
-        json!(r.active_end.map(|t| t.to_rfc3339())),
-    );
-    m.insert("time_zone".into(), json!(r.time_zone));
-    m.insert(
-        "payout_percent".into(),
-        json!(r.payout_percent.map(|d| d.normalize().to_string())),
-    );
-    m.insert(
-        "payout_flat".into(),
-        json!(r.payout_flat.map(|d| d.normalize().to_string())),
-    );
-    m.insert("comments".into(), json!(r.comments));
+    m.insert("program_id".into(), json!(c.program_id));
+    m.insert("code".into(), json!(c.code));
+    m.insert("code_type".into(), json!(c.code_type));
+    m.insert("partner_id".into(), json!(c.partner_id));
+    m.insert("credit_rule".into(), json!(c.credit_rule));
+    m.insert("match_mode".into(), json!(c.match_mode));
+    m.insert("deal_id".into(), json!(c.deal_id));
+    m.insert("active_start".into(), time(c.active_start));
+    m.insert("active_end".into(), time(c.active_end));
+    m.insert("time_zone".into(), json!(c.time_zone));
+    m.insert("payout_percent".into(), dec(c.payout_percent));
+    m.insert("payout_flat".into(), dec(c.payout_flat));
+    m.insert("comments".into(), json!(c.comments));
     m
 }
 
@@ -681,29 +699,17 @@ pub fn create(
     c: &NewCode,
 ) -> StoreResult<CodeId> {
     let res = conn.transaction::<i64, diesel::result::Error, _>(|conn| {
-        let (pp, pf) = payout_columns(c.payout);
+        let cols = CodeColumns::from(c);
         let id: i64 = diesel::insert_into(promo_codes::table)
             .values((
+                &cols,
                 promo_codes::brand_id.eq(brand.0),
-                promo_codes::program_id.eq(c.program_id.0),
-                promo_codes::code.eq(&c.code),
-                promo_codes::code_type.eq(c.code_type.as_str()),
-                promo_codes::partner_id.eq(c.partner_id.map(|p| p.0)),
-                promo_codes::credit_rule.eq(c.credit_rule.map(|r| r.as_str())),
-                promo_codes::match_mode.eq(c.match_mode.as_str()),
-                promo_codes::deal_id.eq(c.deal_id.map(|d| d.0)),
-                promo_codes::active_start.eq(c.active_start),
-                promo_codes::active_end.eq(c.active_end),
-                promo_codes::time_zone.eq(c.time_zone.name()),
-                promo_codes::payout_percent.eq(pp),
-                promo_codes::payout_flat.eq(pf),
-                promo_codes::comments.eq(&c.comments),
                 promo_codes::created_by.eq(user.0),
                 promo_codes::updated_by.eq(user.0),
             ))
             .returning(promo_codes::id)
             .get_result(conn)?;
-        let changes = diff(&Map::new(), &snapshot(c));
+        let changes = diff(&Map::new(), &snapshot(&cols));
         record(conn, brand, id, Some(user), "created", changes)?;
         Ok(id)
     });
@@ -732,29 +738,13 @@ pub fn update(
                     .into(),
             ));
         }
-        let changes = diff(&snapshot_row(&before), &snapshot(c));
+        let cols = CodeColumns::from(c);
+        let changes = diff(&snapshot(&CodeColumns::from(&before)), &snapshot(&cols));
         if changes.as_object().is_some_and(|m| m.is_empty()) {
             return Ok(());
         }
-        let (pp, pf) = payout_columns(c.payout);
         diesel::update(promo_codes::table.filter(promo_codes::brand_id.eq(brand.0)).filter(promo_codes::id.eq(id.0)))
-            .set((
-                promo_codes::program_id.eq(c.program_id.0),
-                promo_codes::code.eq(&c.code),
-                promo_codes::code_type.eq(c.code_type.as_str()),
-                promo_codes::partner_id.eq(c.partner_id.map(|p| p.0)),
-                promo_codes::credit_rule.eq(c.credit_rule.map(|r| r.as_str())),
-                promo_codes::match_mode.eq(c.match_mode.as_str()),
-                promo_codes::deal_id.eq(c.deal_id.map(|d| d.0)),
-                promo_codes::active_start.eq(c.active_start),
-                promo_codes::active_end.eq(c.active_end),
-                promo_codes::time_zone.eq(c.time_zone.name()),
-                promo_codes::payout_percent.eq(pp),
-                promo_codes::payout_flat.eq(pf),
-                promo_codes::comments.eq(&c.comments),
-                promo_codes::updated_by.eq(user.0),
-                promo_codes::updated_at.eq(diesel::dsl::now),
-            ))
+            .set((&cols, promo_codes::updated_by.eq(user.0), promo_codes::updated_at.eq(diesel::dsl::now)))
             .execute(conn)
             .map_err(StoreError::Db)?;
         record(conn, brand, id.0, Some(user), "updated", changes)?;
