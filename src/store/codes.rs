@@ -563,16 +563,17 @@ fn code_write_error(
     }
     match violated_constraint(&e) {
         Some((diesel::result::DatabaseErrorKind::ForeignKeyViolation, name)) => {
-            StoreError::Conflict(
-                if name.contains("partner") {
-                    "No such partner in your brand."
-                } else if name.contains("deal") {
-                    "No such deal in your brand."
-                } else {
-                    "No such program in your brand."
-                }
-                .into(),
-            )
+            let (field, what) = if name.contains("partner") {
+                ("partner_id", "partner")
+            } else if name.contains("deal") {
+                ("deal_id", "deal")
+            } else {
+                ("program_id", "program")
+            };
+            StoreError::Invalid {
+                field,
+                message: format!("No such {what} in your brand."),
+            }
         }
         _ => e.into(),
     }

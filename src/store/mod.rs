@@ -19,6 +19,13 @@ pub enum StoreError {
     /// A rule the database enforces was broken; the message says which.
     #[error("{0}")]
     Conflict(String),
+    /// A value of one form field was refused (e.g. a reference that is not
+    /// the brand's); the field name lets the form show it in place.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("database error: {0}")]
     Db(#[from] DieselError),
 }

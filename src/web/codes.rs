@@ -659,24 +659,20 @@ async fn validate(
     Ok(Ok(c))
 }
 
+/// Shows a refusal of the store beside the field it concerns (the code
+/// value for overlaps and locked values).
 fn conflict_page(
     user: &CurrentUser,
     code_id: Option<i64>,
     form: CodeForm,
-    message: String,
+    refusal: AppError,
     choices: Choices,
 ) -> HttpResponse {
     let mut errors = FieldErrors::new();
-    let field = if message.contains("partner") && message.starts_with("No such") {
-        "partner_id"
-    } else if message.contains("deal") && message.starts_with("No such") {
-        "deal_id"
-    } else if message.contains("program") && message.starts_with("No such") {
-        "program_id"
-    } else {
-        "code"
-    };
-    errors.add(field, message);
+    match refusal {
+        AppError::Invalid { field, message } => errors.add(field, message),
+        other => errors.add("code", other.to_string()),
+    }
     page(
         StatusCode::UNPROCESSABLE_ENTITY,
         &form_page(user, code_id, form, errors, choices),
@@ -710,11 +706,11 @@ async fn create(
             user.flash("success", format!("Promo code {value} created."));
             Ok(see_other(&format!("/codes/{id}")))
         }
-        Err(AppError::Conflict(m)) => Ok(conflict_page(
+        Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. })) => Ok(conflict_page(
             &user,
             None,
             form,
-            m,
+            e,
             choices(&state, &user).await?,
         )),
         Err(e) => Err(e),
@@ -794,11 +790,11 @@ async fn update(
             user.flash("success", "Promo code saved.");
             Ok(see_other(&format!("/codes/{id}")))
         }
-        Err(AppError::Conflict(m)) => Ok(conflict_page(
+        Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. })) => Ok(conflict_page(
             &user,
             Some(id.0),
             form,
-            m,
+            e,
             choices(&state, &user).await?,
         )),
         Err(e) => Err(e),

@@ -20,6 +20,12 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// A form field's value was refused by the store.
+    #[error("{message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -31,6 +37,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::Invalid { field, message } => AppError::Invalid { field, message },
             StoreError::Db(e) => AppError::Internal(e.to_string()),
         }
     }
@@ -53,6 +60,7 @@ impl ResponseError for AppError {
             AppError::LoginRequired(_) => StatusCode::SEE_OTHER,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -78,7 +86,9 @@ impl ResponseError for AppError {
                  another site. Go back, reload the page and submit it again."
                     .to_string(),
             ),
-            AppError::BadRequest(m) | AppError::Conflict(m) => ("That did not work".to_string(), m.clone()),
+            AppError::BadRequest(m) | AppError::Conflict(m) | AppError::Invalid { message: m, .. } => {
+                ("That did not work".to_string(), m.clone())
+            }
             AppError::Unavailable(_) => (
                 "Temporarily unavailable".to_string(),
                 "The database did not answer. Try again in a moment.".to_string(),
