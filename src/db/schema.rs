@@ -1,6 +1,6 @@
 // Diesel table definitions, kept by hand in step with `migrations/`.
 // Generated columns that the app only reads (promo_codes.code_key) are
-// listed; `promo_codes.active_range` is used only by the database.
+// listed.
 
 diesel::table! {
     brands (id) {
@@ -76,7 +76,6 @@ diesel::table! {
         id -> Int8,
         program_id -> Int8,
         code -> Text,
-        code_key -> Text,
         code_type -> Text,
         partner_id -> Nullable<Int8>,
         credit_rule -> Nullable<Text>,
@@ -92,6 +91,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_by -> Nullable<Int8>,
         updated_at -> Timestamptz,
+        code_key -> Text,
+        upload_id -> Nullable<Int8>,
     }
 }
 

@@ -143,17 +143,33 @@ impl Where {
     }
 }
 
+/// LIKE-escapes the text (lower-cased); `*` becomes the wildcard `%` when
+/// `star` says so.
+fn escape_like(q: &str, star: bool) -> String {
+    let mut out = String::new();
+    for ch in q.to_lowercase().chars() {
+        match ch {
+            '*' if star => out.push('%'),
+            '%' | '_' | '\\' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
 /// `%text%` for LIKE, with the wildcard characters escaped.
 fn like_pattern(q: &str) -> String {
-    let mut out = String::from("%");
-    for ch in q.to_lowercase().chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out.push('%');
-    out
+    format!("%{}%", escape_like(q.trim(), true))
+}
+
+/// Codes are searched by how they start (`text%`, answered by the key
+/// index); a `*` stands for any characters, so `*10` finds codes containing
+/// 10 (a slower scan).
+pub fn code_search_pattern(q: &str) -> String {
+    format!("{}%", escape_like(q.trim(), true))
 }
 
 fn filters(brand: BrandId, f: &CodeQuery, now: DateTime<Utc>, partner_hits: &[i64]) -> Where {
@@ -161,8 +177,8 @@ fn filters(brand: BrandId, f: &CodeQuery, now: DateTime<Utc>, partner_hits: &[i6
     w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
     if let Some(q) = &f.q {
         // Partners are few: their ids are looked up first, so the database
-        // can combine the trigram index on codes with the partner index.
-        let pat = like_pattern(q);
+        // can combine the key index (code prefix) with the partner index.
+        let pat = code_search_pattern(q);
         if partner_hits.is_empty() {
             w.push("c.code_key LIKE ?", vec![Bind::Text(pat)]);
         } else {
@@ -212,7 +228,7 @@ fn order_by(f: &CodeQuery, few_hits: bool) -> String {
     let dir = if f.desc { "DESC" } else { "ASC" };
     match f.sort {
         // `c.id + 0` keeps the planner from walking the whole primary key
-        // backwards looking for rare matches: it takes the (trigram) index
+        // backwards looking for rare matches: it takes the key index
         // and sorts the few hits instead.
         None if few_hits => " ORDER BY c.id + 0 DESC".into(),
         None => " ORDER BY c.id DESC".into(),
@@ -285,7 +301,7 @@ pub fn list(
     let w = filters(brand, f, now, &hits);
     let offset = (i64::from(f.page) - 1) * PAGE_SIZE;
     // A search probes how many codes match (at most a few thousand, which
-    // the trigram index finds fast); few matches are sorted, many are read
+    // the key index finds fast); few matches are sorted, many are read
     // in index order.
     let few_hits = match f.q {
         Some(_) => {
@@ -425,9 +441,19 @@ pub fn history(
     id: CodeId,
 ) -> StoreResult<Vec<HistoryRow>> {
     Ok(diesel::sql_query(
-        "SELECT h.changed_at, u.email AS changed_by, h.action, h.changes
-         FROM code_history h LEFT JOIN users u ON u.brand_id = h.brand_id AND u.id = h.changed_by
-         WHERE h.brand_id = $1 AND h.code_id = $2 ORDER BY h.changed_at DESC, h.id DESC",
+        // A code created by an upload has no history row for its creation:
+        // the code records its upload, who and when.
+        "SELECT changed_at, changed_by, action, changes FROM (
+           SELECT h.changed_at, u.email AS changed_by, h.action, h.changes, h.id AS seq
+           FROM code_history h LEFT JOIN users u ON u.brand_id = h.brand_id AND u.id = h.changed_by
+           WHERE h.brand_id = $1 AND h.code_id = $2
+           UNION ALL
+           SELECT c.created_at, u.email, 'uploaded',
+                  jsonb_build_object('code', jsonb_build_array(NULL, c.code), 'upload', jsonb_build_array(NULL, c.upload_id)),
+                  0
+           FROM promo_codes c LEFT JOIN users u ON u.brand_id = c.brand_id AND u.id = c.created_by
+           WHERE c.brand_id = $1 AND c.id = $2 AND c.upload_id IS NOT NULL) t
+         ORDER BY changed_at DESC, seq DESC",
     )
     .bind::<BigInt, _>(brand.0)
     .bind::<BigInt, _>(id.0)
@@ -483,7 +509,7 @@ pub fn overlapping(
          FROM promo_codes c LEFT JOIN partners p ON p.brand_id = c.brand_id AND p.id = c.partner_id
          WHERE c.brand_id = $1 AND c.program_id = $2 AND c.match_mode = 'LI'
            AND c.code_key = lower(btrim($3)) AND c.id <> $6
-           AND c.active_range && tstzrange(coalesce($4, '-infinity'::timestamptz), coalesce($5, 'infinity'::timestamptz), '[)')
+           AND tstzrange(c.active_start, c.active_end) && tstzrange(coalesce($4, '-infinity'::timestamptz), coalesce($5, 'infinity'::timestamptz), '[)')
          ORDER BY c.id LIMIT 5",
     )
     .bind::<BigInt, _>(brand.0)
@@ -1016,9 +1042,7 @@ pub fn conflict_candidates(
 }
 
 fn like_prefix(prefix: &str) -> String {
-    let mut p = like_pattern(prefix);
-    p.remove(0);
-    p
+    format!("{}%", escape_like(prefix, false))
 }
 
 /// The brand's codes per status (for the list's summary).

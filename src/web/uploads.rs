@@ -236,11 +236,14 @@ async fn show(
     let now = Utc::now();
     let (upload, errors, preview) = db(&state, move |c| {
         uploads::discard_stale(c, brand, now)?;
-        Ok((
-            uploads::get(c, brand, id)?,
-            uploads::first_errors(c, brand, id, 100)?,
-            uploads::preview(c, brand, id, 20)?,
-        ))
+        let upload = uploads::get(c, brand, id)?;
+        // Valid rows are previewed while they wait for an accept.
+        let preview = if upload.status == "reviewing" {
+            uploads::preview(c, brand, id, 20)?
+        } else {
+            Vec::new()
+        };
+        Ok((upload, uploads::first_errors(c, brand, id, 100)?, preview))
     })
     .await?;
     let warnings = upload
@@ -281,6 +284,14 @@ async fn accept(
     .await?;
     match db(&state, move |c| uploads::accept(c, brand, uid, id, now)).await {
         Ok(AcceptOutcome::Accepted { created, updated }) => {
+            // The staged rows are not needed any more; they go after the
+            // answer (a million rows take a second or two to delete).
+            let state = state.clone();
+            actix_web::rt::spawn(async move {
+                if let Err(e) = db(&state, move |c| uploads::purge_staged(c, brand, id)).await {
+                    tracing::warn!(upload = id.0, error = %e, "could not drop the staged rows of an accepted upload");
+                }
+            });
             let mut msg = format!(
                 "{} code{} created",
                 super::codes::thousands(created),

@@ -237,12 +237,20 @@ async fn filters_sorting_and_csv_export_agree() {
     assert_eq!(codes_in(&page), vec!["STAFF"]);
     let (_, page) = f.c.page("/codes?q=deal+hun").await;
     assert_eq!(codes_in(&page), vec!["ALPHA"], "search by partner name");
-    let (_, page) = f.c.page("/codes?q=rav").await;
+    let (_, page) = f.c.page("/codes?q=bra").await;
     assert_eq!(
         codes_in(&page),
         vec!["BRAVO"],
-        "search inside the code, any case"
+        "search by the start of the code, any case"
     );
+    let (_, page) = f.c.page("/codes?q=rav").await;
+    assert!(codes_in(&page).is_empty(), "not inside the code without *");
+    let (_, page) = f.c.page("/codes?q=*rav").await;
+    assert_eq!(codes_in(&page), vec!["BRAVO"], "* stands for any text");
+    let (_, page) = f.c.page("/codes?q=o*1").await;
+    assert_eq!(codes_in(&page), vec!["OLD1"], "* inside the text");
+    let (_, page) = f.c.page("/codes?q=_").await;
+    assert!(codes_in(&page).is_empty(), "LIKE wildcards are literal");
     let (_, page) = f.c.page("/codes?status=active&sort=code").await;
     assert_eq!(codes_in(&page), vec!["ALPHA", "BRAVO", "STAFF"]);
     let (_, page) = f.c.page("/codes?status=active&sort=-code").await;

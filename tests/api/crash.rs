@@ -136,7 +136,7 @@ async fn killing_the_server_mid_commit_writes_nothing() {
     let db_name = app.db.name.clone();
     loop {
         let running: i64 = diesel::sql_query(
-            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE 'WITH ins AS%'",
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE 'INSERT INTO promo_codes%'",
         )
         .bind::<Text, _>(&db_name)
         .get_result::<N>(&mut watch)

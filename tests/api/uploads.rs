@@ -253,6 +253,14 @@ fn history_stored(app: &TestApp, action: &str) -> i64 {
     )
 }
 
+/// Codes created by one upload (their creation's record).
+fn codes_of_upload(app: &TestApp, upload: i64) -> i64 {
+    count(
+        &mut app.conn(),
+        &format!("SELECT count(*) AS n FROM promo_codes WHERE upload_id = {upload}"),
+    )
+}
+
 /// The code of a brand with this exact value (there must be one).
 fn code_by_value(app: &TestApp, brand: BrandId, value: &str) -> codes::CodeRow {
     #[derive(QueryableByName)]
@@ -392,7 +400,7 @@ async fn a_csv_is_reviewed_then_accepted_once() {
         "no accept after accepting"
     );
     assert_eq!(codes_stored(&f.app), 3);
-    assert_eq!(history_stored(&f.app, "uploaded"), 3);
+    assert_eq!(codes_of_upload(&f.app, id), 3);
     let u = get_upload(&f.app, &f.brand, id);
     assert_eq!(u.status, "accepted");
     assert!(u.accepted_at.is_some());
@@ -439,7 +447,7 @@ async fn a_csv_is_reviewed_then_accepted_once() {
         text_of(&page)
     );
     assert_eq!(codes_stored(&f.app), 3);
-    assert_eq!(history_stored(&f.app, "uploaded"), 3);
+    assert_eq!(codes_of_upload(&f.app, id), 3);
 }
 
 // ---------------------------------------------------------------------------
@@ -1066,7 +1074,11 @@ async fn an_existing_code_conflicts_or_is_updated_on_request() {
         serde_json::json!(["ALWAYS", "WINNER"])
     );
     assert_eq!(history_stored(&f.app, "upload_updated"), 1);
-    assert_eq!(history_stored(&f.app, "uploaded"), 1);
+    assert_eq!(
+        codes_of_upload(&f.app, id),
+        1,
+        "only the new code comes from the upload"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1127,6 +1139,114 @@ async fn a_failing_accept_creates_nothing_and_marks_the_upload_failed() {
         text_of(&page)
     );
     assert_eq!(codes_stored(&f.app), 1);
+}
+
+/// A connection of the test database as a role without superuser rights
+/// (as an app given a plain `DATABASE_URL` may be): its accept lets the
+/// foreign-key triggers check each row instead of checking the set.
+fn limited_conn(app: &TestApp) -> PgConnection {
+    let mut c = app.conn();
+    diesel::sql_query(
+        "DO $$ BEGIN CREATE ROLE promodesk_limited NOLOGIN; EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$",
+    )
+    .execute(&mut c)
+    .expect("create the limited role");
+    diesel::sql_query("GRANT ALL ON ALL TABLES IN SCHEMA public TO promodesk_limited")
+        .execute(&mut c)
+        .expect("grant");
+    diesel::sql_query("SET ROLE promodesk_limited")
+        .execute(&mut c)
+        .expect("set role");
+    c
+}
+
+fn user_id(app: &TestApp, email: &str) -> promodesk::domain::UserId {
+    promodesk::domain::UserId(count(
+        &mut app.conn(),
+        &format!("SELECT id AS n FROM users WHERE email = '{email}'"),
+    ))
+}
+
+#[actix_web::test]
+async fn a_row_whose_partner_is_gone_or_foreign_is_refused_at_accept() {
+    let f = fixture().await;
+    let p = f.program();
+    let other = f.app.brand("Globex");
+    let foreign = f.app.partner(&other, 10001, "Globex Partner");
+    let csv = format!(
+        "{HEADER}\n\
+         KEEP1,{p},10001,TRACKING,ALWAYS,LI,,,,\n\
+         MOVED1,{p},10005,TRACKING,ALWAYS,LI,,,,\n"
+    );
+    // Two reviews; in each, the second row's partner becomes another
+    // brand's partner after the review (as if the partner vanished).
+    let fast = review(&f.c, &csv, "fast.csv", false).await;
+    let slow = review(&f.c, &csv, "slow.csv", false).await;
+    diesel::sql_query("UPDATE upload_rows SET partner_id = $1 WHERE code = 'MOVED1'")
+        .bind::<BigInt, _>(foreign)
+        .execute(&mut f.app.conn())
+        .expect("point the staged rows elsewhere");
+
+    // Through the app (superuser connection): the set-based check refuses it.
+    let (status, page) = accept(&f.c, fast).await;
+    assert_eq!(status, 303);
+    let text = text_of(&page);
+    assert!(
+        text.contains(
+            "Nothing was created: row 3 names a program, partner or deal that no longer exists"
+        ),
+        "{text}"
+    );
+    assert_eq!(codes_stored(&f.app), 0);
+    assert_eq!(get_upload(&f.app, &f.brand, fast).status, "failed");
+
+    // Without superuser rights the foreign-key trigger refuses it the same way.
+    let mut c = limited_conn(&f.app);
+    let uid = user_id(&f.app, "max@acme.test");
+    let res = uploads::accept(&mut c, f.brand.id, uid, UploadId(slow), Utc::now());
+    match res {
+        Err(promodesk::store::StoreError::Conflict(m)) => {
+            assert!(m.contains("no longer exists"), "{m}")
+        }
+        Err(e) => panic!("expected a refusal, got {e}"),
+        Ok(_) => panic!("expected a refusal, got an accept"),
+    }
+    assert_eq!(codes_stored(&f.app), 0);
+    assert_eq!(get_upload(&f.app, &f.brand, slow).status, "failed");
+}
+
+#[actix_web::test]
+async fn an_accept_without_superuser_rights_creates_the_same_codes() {
+    let f = fixture().await;
+    let p = f.program();
+    let csv = format!(
+        "{HEADER}\n\
+         PLAIN1,{p},10001,TRACKING,ALWAYS,LI,,2026-06-01,2026-09-01,America/New_York\n\
+         ^(PLAIN)[0-9]{{3}}$,{p},10005,TRACKING,WINNER,RE,,,,\n\
+         STAFF1,{p},,RESTRICTED,,LI,,,,\n"
+    );
+    let id = review(&f.c, &csv, "plain.csv", false).await;
+    let mut c = limited_conn(&f.app);
+    let su: N = diesel::sql_query("SELECT CASE WHEN current_setting('is_superuser') = 'on' THEN 1::int8 ELSE 0::int8 END AS n")
+        .get_result(&mut c)
+        .expect("is_superuser");
+    assert_eq!(su.n, 0, "the connection is not a superuser's");
+    let uid = user_id(&f.app, "max@acme.test");
+    match uploads::accept(&mut c, f.brand.id, uid, UploadId(id), Utc::now()) {
+        Ok(uploads::AcceptOutcome::Accepted { created, updated }) => {
+            assert_eq!((created, updated), (3, 0))
+        }
+        Ok(_) => panic!("not accepted"),
+        Err(e) => panic!("accept failed: {e}"),
+    }
+    assert_eq!(codes_of_upload(&f.app, id), 3);
+    let plain = code_by_value(&f.app, f.brand.id, "PLAIN1");
+    assert_eq!(plain.partner_id, Some(f.p1));
+    assert_eq!(plain.active_start, Some(utc(2026, 6, 1, 4)));
+    let hist = codes::history(&mut f.app.conn(), f.brand.id, CodeId(plain.id)).expect("history");
+    assert_eq!(hist.len(), 1);
+    assert_eq!(hist[0].action, "uploaded");
+    assert_eq!(hist[0].changes["upload"][1], serde_json::json!(id));
 }
 
 // ---------------------------------------------------------------------------
