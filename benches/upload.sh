@@ -18,6 +18,8 @@ SERVER=$!
 trap 'kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.5; done
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 "postgresql://postgres@/promodesk?host=$PWD/$DIR/data/postgres&port=5432")
+# SLOW_MS=300 logs every statement slower than that to $DIR/data/postgres/postgres.log
+[ -n "${SLOW_MS:-}" ] && "${PSQL[@]}" -c "ALTER SYSTEM SET log_min_duration_statement = ${SLOW_MS}" -c "SELECT pg_reload_conf()" >/dev/null
 
 JAR="$DIR/cookies"
 token=$(curl -s -c "$JAR" -b "$JAR" "http://127.0.0.1:$PORT/login" | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//;s/"//')

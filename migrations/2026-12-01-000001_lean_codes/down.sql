@@ -11,6 +11,8 @@ ALTER TABLE promo_codes ADD CONSTRAINT promo_codes_no_overlap EXCLUDE USING gist
     (hashtextextended(lower(btrim(code)), 0)) WITH =,
     active_range WITH &&
 ) WHERE (match_mode = 'LI');
+DROP INDEX promo_codes_partner_idx;
+CREATE INDEX promo_codes_partner_idx ON promo_codes (brand_id, partner_id, id DESC);
 CREATE INDEX promo_codes_list_idx ON promo_codes (brand_id, id DESC);
 CREATE INDEX promo_codes_key_idx ON promo_codes (brand_id, code_key, program_id);
 CREATE INDEX promo_codes_trgm_idx ON promo_codes USING gin (brand_id, code_key gin_trgm_ops);
