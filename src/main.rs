@@ -7,6 +7,9 @@ use promodesk::web::{self, throttle::LoginThrottle, AppState};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "promodesk",
@@ -178,6 +181,7 @@ fn serve(demo: bool) -> Result<(), String> {
             demo_login,
             estimates: Default::default(),
             dashboard: Default::default(),
+            choices: Default::default(),
         };
         actix_web::rt::System::new()
             .block_on(async move {

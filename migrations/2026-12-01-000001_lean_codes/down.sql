@@ -1,3 +1,8 @@
+DROP TRIGGER programs_lists_version ON programs;
+DROP TRIGGER partners_lists_version ON partners;
+DROP TRIGGER deals_lists_version ON deals;
+DROP FUNCTION bump_lists_version();
+ALTER TABLE brands DROP COLUMN lists_version;
 ALTER TABLE promo_codes DROP CONSTRAINT promo_codes_no_overlap;
 ALTER TABLE promo_codes DROP COLUMN upload_id;
 ALTER TABLE promo_codes DROP COLUMN code_key;

@@ -39,3 +39,21 @@ ALTER TABLE promo_codes ADD CONSTRAINT promo_codes_no_overlap EXCLUDE USING gist
     (hashtextextended(code_key, program_id)) WITH =,
     (tstzrange(active_start, active_end, '[)')) WITH &&
 ) WITH (fillfactor = 100) WHERE (match_mode = 'LI');
+
+-- The code list's filters show the brand's programs, partners and deals.
+-- The app keeps them in memory by brand and lists_version, which every change
+-- to those tables bumps; the session check reads the version with the user,
+-- so a changed list is read again on the next page, by every app server.
+ALTER TABLE brands ADD COLUMN lists_version BIGINT NOT NULL DEFAULT 0;
+CREATE FUNCTION bump_lists_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE brands SET lists_version = lists_version + 1
+    WHERE id = (CASE WHEN TG_OP = 'DELETE' THEN OLD.brand_id ELSE NEW.brand_id END);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER programs_lists_version AFTER INSERT OR UPDATE OR DELETE ON programs
+    FOR EACH ROW EXECUTE FUNCTION bump_lists_version();
+CREATE TRIGGER partners_lists_version AFTER INSERT OR UPDATE OR DELETE ON partners
+    FOR EACH ROW EXECUTE FUNCTION bump_lists_version();
+CREATE TRIGGER deals_lists_version AFTER INSERT OR UPDATE OR DELETE ON deals
+    FOR EACH ROW EXECUTE FUNCTION bump_lists_version();

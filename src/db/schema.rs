@@ -9,6 +9,7 @@ diesel::table! {
         api_account_sid -> Text,
         api_token_hash -> Nullable<Text>,
         created_at -> Timestamptz,
+        lists_version -> Int8,
     }
 }
 

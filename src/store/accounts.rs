@@ -34,6 +34,8 @@ pub struct SessionUser {
     pub role: Role,
     pub auth_version: i32,
     pub brand_name: String,
+    /// Bumped by every change to the brand's programs, partners and deals.
+    pub lists_version: i64,
 }
 
 fn new_account_sid() -> String {
@@ -150,7 +152,7 @@ pub fn session_user(
     brand: BrandId,
     user: UserId,
 ) -> StoreResult<Option<SessionUser>> {
-    let row: Option<(i64, i64, String, String, i32, String)> = users::table
+    let row: Option<(i64, i64, String, String, i32, String, i64)> = users::table
         .inner_join(brands::table.on(brands::id.eq(users::brand_id)))
         .filter(users::brand_id.eq(brand.0))
         .filter(users::id.eq(user.0))
@@ -161,11 +163,12 @@ pub fn session_user(
             users::role,
             users::auth_version,
             brands::name,
+            brands::lists_version,
         ))
         .first(conn)
         .optional()?;
-    Ok(
-        row.and_then(|(b, u, email, role, auth_version, brand_name)| {
+    Ok(row.and_then(
+        |(b, u, email, role, auth_version, brand_name, lists_version)| {
             Some(SessionUser {
                 brand_id: BrandId(b),
                 user_id: UserId(u),
@@ -173,7 +176,8 @@ pub fn session_user(
                 role: Role::parse(&role)?,
                 auth_version,
                 brand_name,
+                lists_version,
             })
-        }),
-    )
+        },
+    ))
 }

@@ -224,14 +224,28 @@ fn filters(brand: BrandId, f: &CodeQuery, now: DateTime<Utc>, partner_hits: &[i6
     w
 }
 
-fn order_by(f: &CodeQuery, few_hits: bool) -> String {
+/// The order of a list with no sort chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DefaultOrder {
+    /// Newest first, read backwards along the primary key.
+    Newest,
+    /// Newest first, but the few matches are found by another index and
+    /// sorted: `c.id + 0` keeps the planner from walking the whole primary
+    /// key backwards looking for rare matches.
+    NewestFew,
+    /// A search by code lists its matches by code: the key index reads them
+    /// in order, so a page costs the same for 10 or 100,000 matches.
+    ByCode,
+}
+
+fn order_by(f: &CodeQuery, default: DefaultOrder) -> String {
     let dir = if f.desc { "DESC" } else { "ASC" };
     match f.sort {
-        // `c.id + 0` keeps the planner from walking the whole primary key
-        // backwards looking for rare matches: it takes the key index
-        // and sorts the few hits instead.
-        None if few_hits => " ORDER BY c.id + 0 DESC".into(),
-        None => " ORDER BY c.id DESC".into(),
+        None => match default {
+            DefaultOrder::Newest => " ORDER BY c.id DESC".into(),
+            DefaultOrder::NewestFew => " ORDER BY c.id + 0 DESC".into(),
+            DefaultOrder::ByCode => " ORDER BY c.code_key, c.id".into(),
+        },
         Some(CodeSort::Created) => format!(" ORDER BY c.id {dir}"),
         Some(CodeSort::Code) => format!(" ORDER BY c.code_key {dir}, c.id {dir}"),
         Some(CodeSort::Partner) => format!(" ORDER BY p.name {dir} NULLS LAST, c.id DESC"),
@@ -300,10 +314,12 @@ pub fn list(
     let hits = partners_named(conn, brand, f)?;
     let w = filters(brand, f, now, &hits);
     let offset = (i64::from(f.page) - 1) * PAGE_SIZE;
-    // A search probes how many codes match (at most a few thousand, which
-    // the key index finds fast); few matches are sorted, many are read
+    // A search of codes only is listed by code. One that also matches
+    // partner names probes how many codes match (at most a few thousand,
+    // which the indexes find fast); few matches are sorted, many are read
     // in index order.
-    let few_hits = match f.q {
+    let default = match f.q {
+        Some(_) if hits.is_empty() => DefaultOrder::ByCode,
         Some(_) => {
             let probe: Count = w
                 .query(
@@ -311,9 +327,13 @@ pub fn list(
                     &format!(" LIMIT {SEARCH_PROBE}) t"),
                 )
                 .get_result(conn)?;
-            probe.n < SEARCH_PROBE
+            if probe.n < SEARCH_PROBE {
+                DefaultOrder::NewestFew
+            } else {
+                DefaultOrder::Newest
+            }
         }
-        None => false,
+        None => DefaultOrder::Newest,
     };
     let head = if f.sort == Some(CodeSort::Partner) {
         format!("SELECT {ROW_COLUMNS}{ROW_FROM}")
@@ -323,10 +343,7 @@ pub fn list(
     let rows: Vec<CodeRow> = w
         .query(
             &head,
-            &format!(
-                "{} LIMIT {PAGE_SIZE} OFFSET {offset}",
-                order_by(f, few_hits)
-            ),
+            &format!("{} LIMIT {PAGE_SIZE} OFFSET {offset}", order_by(f, default)),
         )
         .load(conn)?;
     // A first page that is not full is the whole result: no count needed.

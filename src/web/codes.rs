@@ -2,8 +2,9 @@
 //! edit, detail with history, expire, reactivate and bulk changes.
 
 use super::error::AppError;
+use super::estimates::TtlCache;
 use super::layout::Layout;
-use super::session::CurrentUser;
+use super::session::{verify_claims, CurrentUser, SessionClaims};
 use super::{db, page, see_other, AppState};
 use crate::domain::code::{
     csv_safe, format_human, format_input, parse_local, CodeForm, CodeQuery, CodeQueryForm,
@@ -11,7 +12,7 @@ use crate::domain::code::{
 };
 use crate::domain::forms::FieldErrors;
 use crate::domain::matcher;
-use crate::domain::{CodeId, DealId, ProgramId, Role};
+use crate::domain::{BrandId, CodeId, DealId, ProgramId, Role};
 use crate::store::codes::{self, CodeResults, CodeRow, HistoryRow, Total};
 use crate::store::deals::{self, Deal};
 use crate::store::partners::{self, Partner};
@@ -23,12 +24,44 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// What the filter bar and forms offer.
 struct Choices {
     programs: Vec<Program>,
     partners: Vec<Partner>,
     deals: Vec<Deal>,
+}
+
+/// The code list's choices by brand and `lists_version` (which every change
+/// to the brand's programs, partners or deals bumps, on any app server): a
+/// list page reads them once per change instead of three queries a view.
+pub struct ChoicesCache(TtlCache<(BrandId, i64), Arc<Choices>>);
+
+impl Default for ChoicesCache {
+    fn default() -> Self {
+        ChoicesCache(TtlCache::new(std::time::Duration::from_secs(600)))
+    }
+}
+
+impl ChoicesCache {
+    fn get_or_load(
+        &self,
+        c: &mut diesel::PgConnection,
+        brand: BrandId,
+        version: i64,
+    ) -> Result<Arc<Choices>, StoreError> {
+        if let Some((hit, _)) = self.0.get(&(brand, version)) {
+            return Ok(hit);
+        }
+        let loaded = Arc::new(Choices {
+            programs: programs::list(c, brand)?,
+            partners: partners::list(c, brand)?,
+            deals: deals::list(c, brand)?,
+        });
+        self.0.put((brand, version), loaded.clone());
+        Ok(loaded)
+    }
 }
 
 async fn choices(state: &AppState, user: &CurrentUser) -> Result<Choices, AppError> {
@@ -53,7 +86,7 @@ struct ListPage {
     total: Total,
     query: CodeQuery,
     raw: CodeQueryForm,
-    choices: Choices,
+    choices: Arc<Choices>,
     pages: Vec<PageLink>,
     first_shown: i64,
     last_shown: i64,
@@ -219,26 +252,34 @@ fn display_window(row: &CodeRow) -> (String, String) {
 #[get("/codes")]
 async fn list(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    claims: SessionClaims,
     raw: web::Query<CodeQueryForm>,
 ) -> Result<HttpResponse, AppError> {
     let raw = raw.into_inner();
     let query = raw.parse();
-    let brand = user.brand();
+    let claim = claims.key();
+    let brand = claim.brand();
     let now = Utc::now();
     let q = query.clone();
     let key = (brand, query.to_query(1, Some((CodeSort::Created, false))));
     let known = state.estimates.get(&key);
-    let (mut page_data, choices) = db(&state, move |c| {
-        let page = codes::list(c, brand, &q, now, known)?;
-        let choices = Choices {
-            programs: programs::list(c, brand)?,
-            partners: partners::list(c, brand)?,
-            deals: deals::list(c, brand)?,
+    // The busiest page: the session is checked on the connection that then
+    // reads the page (one trip to the pool, not two), and nothing is read
+    // unless the check holds.
+    let cache = state.clone();
+    let found = db(&state, move |c| {
+        let Some(user) = verify_claims(c, claim)? else {
+            return Ok(None);
         };
-        Ok((page, choices))
+        let page = codes::list(c, brand, &q, now, known)?;
+        let choices = cache.choices.get_or_load(c, brand, user.lists_version)?;
+        Ok(Some((user, page, choices)))
     })
     .await?;
+    let Some((user, mut page_data, choices)) = found else {
+        return Err(claims.reject());
+    };
+    let user = claims.accept(user);
     if let Total::About(n) = page_data.total {
         state.estimates.put(key, n);
     }

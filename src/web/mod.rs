@@ -47,6 +47,8 @@ pub struct AppState {
     pub estimates: estimates::Estimates,
     /// Recent dashboard counts of large brands.
     pub dashboard: estimates::DashboardCounts,
+    /// The code list's programs, partners and deals, by brand and version.
+    pub choices: codes::ChoicesCache,
 }
 
 /// Runs store code on a pooled connection, off the async workers.

@@ -157,13 +157,67 @@ impl CurrentUser {
     }
 }
 
-impl FromRequest for CurrentUser {
+/// The ids a signed session cookie carries, not yet checked against the
+/// user row. `CurrentUser` checks them on its own connection; a hot page may
+/// check them on the connection it reads with (one trip to the database
+/// pool instead of two) through `SessionClaims::key` and `verify_claims`.
+pub struct SessionClaims {
+    key: ClaimKey,
+    session: Session,
+    next: String,
+}
+
+/// What a claim check needs on a database thread.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimKey {
+    brand: BrandId,
+    user: UserId,
+    auth_version: i64,
+}
+
+impl ClaimKey {
+    pub fn brand(&self) -> BrandId {
+        self.brand
+    }
+}
+
+/// The user behind a claim when it still holds: the user exists in the
+/// brand and the password (or role) has not changed since the login.
+pub fn verify_claims(
+    conn: &mut diesel::PgConnection,
+    key: ClaimKey,
+) -> Result<Option<SessionUser>, crate::store::StoreError> {
+    Ok(accounts::session_user(conn, key.brand, key.user)?
+        .filter(|u| i64::from(u.auth_version) == key.auth_version))
+}
+
+impl SessionClaims {
+    pub fn key(&self) -> ClaimKey {
+        self.key
+    }
+
+    /// The user the claim was checked for.
+    pub fn accept(self, user: SessionUser) -> CurrentUser {
+        CurrentUser {
+            user,
+            session: self.session,
+        }
+    }
+
+    /// The claim no longer holds: the session is dropped and the answer is
+    /// the login page (back here afterwards).
+    pub fn reject(self) -> AppError {
+        self.session.purge();
+        AppError::LoginRequired(self.next)
+    }
+}
+
+impl FromRequest for SessionClaims {
     type Error = AppError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let session = req.get_session();
-        let state = req.app_data::<web::Data<AppState>>().cloned();
         let next = if req.method() == actix_web::http::Method::GET {
             req.uri()
                 .path_and_query()
@@ -172,29 +226,41 @@ impl FromRequest for CurrentUser {
         } else {
             String::new()
         };
+        let ids = (
+            session.get::<i64>(BRAND_ID).ok().flatten(),
+            session.get::<i64>(USER_ID).ok().flatten(),
+            session.get::<i64>(AUTH_VERSION).ok().flatten(),
+        );
+        std::future::ready(match ids {
+            (Some(b), Some(u), Some(av)) => Ok(SessionClaims {
+                key: ClaimKey {
+                    brand: BrandId(b),
+                    user: UserId(u),
+                    auth_version: av,
+                },
+                session,
+                next,
+            }),
+            _ => Err(AppError::LoginRequired(next)),
+        })
+    }
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let claims = SessionClaims::from_request(req, payload).into_inner();
+        let state = req.app_data::<web::Data<AppState>>().cloned();
         Box::pin(async move {
+            let claims = claims?;
             let state =
                 state.ok_or_else(|| AppError::Internal("application state missing".into()))?;
-            let ids = (
-                session.get::<i64>(BRAND_ID).ok().flatten(),
-                session.get::<i64>(USER_ID).ok().flatten(),
-                session.get::<i64>(AUTH_VERSION).ok().flatten(),
-            );
-            let (Some(b), Some(u), Some(av)) = ids else {
-                return Err(AppError::LoginRequired(next));
-            };
-            let found = db(&state, move |c| {
-                accounts::session_user(c, BrandId(b), UserId(u))
-            })
-            .await?;
-            match found {
-                Some(user) if i64::from(user.auth_version) == av => {
-                    Ok(CurrentUser { user, session })
-                }
-                _ => {
-                    session.purge();
-                    Err(AppError::LoginRequired(next))
-                }
+            let key = claims.key();
+            match db(&state, move |c| verify_claims(c, key)).await? {
+                Some(user) => Ok(claims.accept(user)),
+                None => Err(claims.reject()),
             }
         })
     }

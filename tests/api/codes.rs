@@ -2,6 +2,7 @@
 
 use crate::helpers::{location, Brand, Client, TestApp};
 use chrono::{TimeZone, Utc};
+use diesel::RunQueryDsl;
 use promodesk::domain::{CodeId, Role};
 use promodesk::store::codes;
 
@@ -751,4 +752,59 @@ async fn the_regex_tester_answers_without_javascript() {
             .is_some_and(|e| e.to_lowercase().contains("empty")),
         "{json}"
     );
+}
+
+#[actix_web::test]
+async fn the_list_filters_follow_new_and_renamed_partners_and_deals() {
+    let f = fixture().await;
+    let (_, page) = f.c.page("/codes").await;
+    assert!(page.contains("Coupon Planet (100)"));
+    assert!(!page.contains("Late Joiner"));
+
+    // A partner added after the list was shown (remembered by the server)
+    // is offered on the next view, and a renamed one under its new name.
+    f.app.partner(&f.brand, 300, "Late Joiner");
+    diesel::sql_query("UPDATE partners SET name = 'Coupon Planet Ltd' WHERE id = $1")
+        .bind::<diesel::sql_types::BigInt, _>(f.partner)
+        .execute(&mut f.app.conn())
+        .expect("rename");
+    let (_, page) = f.c.page("/codes").await;
+    assert!(page.contains("Late Joiner (300)"), "new partner offered");
+    assert!(page.contains("Coupon Planet Ltd (100)"), "renamed partner");
+    assert!(!page.contains("Coupon Planet (100)"));
+
+    // The same for deals: one created through the form.
+    let program = f.brand.program.0.to_string();
+    let res =
+        f.c.post(
+            "/deals",
+            &[
+                ("program_id", program.as_str()),
+                ("name", "Winter Sale"),
+                ("kind", "PERCENT_OFF"),
+                ("value", "15"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (_, page) = f.c.page("/codes").await;
+    assert!(page.contains("Winter Sale"), "new deal offered");
+}
+
+#[actix_web::test]
+async fn a_search_by_code_lists_the_matches_by_code() {
+    let f = fixture().await;
+    for code in ["SUMB", "SUMC", "SUMA", "WINTER"] {
+        f.code(&[("code", code)]).await;
+    }
+    let (_, page) = f.c.page("/codes?q=sum").await;
+    let a = page.find(">SUMA<").expect("SUMA listed");
+    let b = page.find(">SUMB<").expect("SUMB listed");
+    let c = page.find(">SUMC<").expect("SUMC listed");
+    assert!(a < b && b < c, "by code, not newest first");
+    assert!(!page.contains(">WINTER<"));
+    // Without a search the list is newest first.
+    let (_, page) = f.c.page("/codes").await;
+    let newest = page.find(">WINTER<").expect("WINTER listed");
+    assert!(newest < page.find(">SUMB<").expect("SUMB listed"));
 }

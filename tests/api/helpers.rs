@@ -198,6 +198,7 @@ impl TestApp {
             demo_login: false,
             estimates: Default::default(),
             dashboard: Default::default(),
+            choices: Default::default(),
         };
         let server = web::serve(listener, state).expect("start the server");
         actix_web::rt::spawn(server);
