@@ -757,10 +757,7 @@ pub fn accept(
         // only. Constraints, CHECKs and the exclusion constraint still apply.
         if set_based_parent_checks(conn)? {
             if let Some(row) = orphan_row(conn, brand, upload)? {
-                return Ok(Err(format!(
-                    "Nothing was created: row {row} names a program, partner or deal that no longer exists. \
-                     Upload the file again to see the row's error."
-                )));
+                return Ok(Err(gone_parent(Some(row))));
             }
         }
         // An uploaded code's creation is recorded on the code itself (upload,
@@ -845,11 +842,7 @@ pub fn accept(
                      and now overlaps a row of this file. Upload the file again to see which row."
                         .to_string()
                 }
-                Some((diesel::result::DatabaseErrorKind::ForeignKeyViolation, _)) => {
-                    "Nothing was created: a row names a program, partner or deal that no longer exists. \
-                     Upload the file again to see the row's error."
-                        .to_string()
-                }
+                Some((diesel::result::DatabaseErrorKind::ForeignKeyViolation, _)) => gone_parent(None),
                 Some((_, name)) => format!("Nothing was created: the database refused a row ({name})."),
                 None => return Err(StoreError::Db(e)),
             };
@@ -858,6 +851,16 @@ pub fn accept(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Why an accept created nothing when a row's program, partner or deal is
+/// gone (the row is known when the set-based check found it).
+fn gone_parent(row: Option<i64>) -> String {
+    let which = row.map_or_else(|| "a row".to_string(), |r| format!("row {r}"));
+    format!(
+        "Nothing was created: {which} names a program, partner or deal that no longer exists. \
+         Upload the file again to see the row's error."
+    )
 }
 
 /// Whether this transaction may check foreign keys for the whole set and

@@ -36,11 +36,13 @@ struct Choices {
 /// The code list's choices by brand and `lists_version` (which every change
 /// to the brand's programs, partners or deals bumps, on any app server): a
 /// list page reads them once per change instead of three queries a view.
-pub struct ChoicesCache(TtlCache<(BrandId, i64), Arc<Choices>>);
+/// Cloning shares the same memory.
+#[derive(Clone)]
+pub struct ChoicesCache(Arc<TtlCache<(BrandId, i64), Arc<Choices>>>);
 
 impl Default for ChoicesCache {
     fn default() -> Self {
-        ChoicesCache(TtlCache::new(std::time::Duration::from_secs(600)))
+        ChoicesCache(Arc::new(TtlCache::new(std::time::Duration::from_secs(600))))
     }
 }
 
@@ -64,16 +66,11 @@ impl ChoicesCache {
     }
 }
 
-async fn choices(state: &AppState, user: &CurrentUser) -> Result<Choices, AppError> {
-    let brand = user.brand();
-    db(state, move |c| {
-        Ok(Choices {
-            programs: programs::list(c, brand)?,
-            partners: partners::list(c, brand)?,
-            deals: deals::list(c, brand)?,
-        })
-    })
-    .await
+/// The brand's choices for a form, from the same memory as the list's.
+async fn choices(state: &AppState, user: &CurrentUser) -> Result<Arc<Choices>, AppError> {
+    let (brand, version) = (user.brand(), user.user.lists_version);
+    let cache = state.choices.clone();
+    db(state, move |c| cache.get_or_load(c, brand, version)).await
 }
 
 // ---------------------------------------------------------------- list
@@ -266,13 +263,13 @@ async fn list(
     // The busiest page: the session is checked on the connection that then
     // reads the page (one trip to the pool, not two), and nothing is read
     // unless the check holds.
-    let cache = state.clone();
+    let cache = state.choices.clone();
     let found = db(&state, move |c| {
         let Some(user) = verify_claims(c, claim)? else {
             return Ok(None);
         };
         let page = codes::list(c, brand, &q, now, known)?;
-        let choices = cache.choices.get_or_load(c, brand, user.lists_version)?;
+        let choices = cache.get_or_load(c, brand, user.lists_version)?;
         Ok(Some((user, page, choices)))
     })
     .await?;
@@ -435,7 +432,7 @@ struct FormPage {
     code_id: Option<i64>,
     form: CodeForm,
     errors: FieldErrors,
-    choices: Choices,
+    choices: Arc<Choices>,
     conflicts: Vec<String>,
     value_locked: bool,
     time_zones: Vec<&'static str>,
@@ -478,7 +475,7 @@ fn form_page(
     code_id: Option<i64>,
     form: CodeForm,
     errors: FieldErrors,
-    choices: Choices,
+    choices: Arc<Choices>,
 ) -> FormPage {
     let title = if code_id.is_some() {
         "Edit promo code"
@@ -707,7 +704,7 @@ fn conflict_page(
     code_id: Option<i64>,
     form: CodeForm,
     refusal: AppError,
-    choices: Choices,
+    choices: Arc<Choices>,
 ) -> HttpResponse {
     let mut errors = FieldErrors::new();
     match refusal {

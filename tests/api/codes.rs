@@ -772,6 +772,13 @@ async fn the_list_filters_follow_new_and_renamed_partners_and_deals() {
     assert!(page.contains("Late Joiner (300)"), "new partner offered");
     assert!(page.contains("Coupon Planet Ltd (100)"), "renamed partner");
     assert!(!page.contains("Coupon Planet (100)"));
+    // The code form reads the same remembered lists.
+    let (_, form) = f.c.page("/codes/new").await;
+    assert!(
+        form.contains("Late Joiner · Media Id 300"),
+        "new partner on the form"
+    );
+    assert!(form.contains("Coupon Planet Ltd · Media Id 100"));
 
     // The same for deals: one created through the form.
     let program = f.brand.program.0.to_string();
