@@ -56,7 +56,8 @@ echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $(date -u +%F); codes in brand: $("${PSQL[@]}" -At -c 'SELECT count(*) FROM promo_codes')"
 printf '%-42s %10s %10s %12s\n' "URL" "p50 (1c)" "p99 (1c)" "req/s (32c)"
 for path in "/codes" "/codes?status=active" "/codes?status=expired&type=TRACKING" "/codes?q=gen0012" \
-            "/codes?partner=3&credit_rule=WINNER" "/codes?sort=code" "/codes?page=50" "/codes?q=*0012a"; do
+            "/codes?partner=3&credit_rule=WINNER" "/codes?sort=code" "/codes?page=50" \
+            "/codes?sort=partner" "/codes?sort=-partner&page=50" "/codes?sort=end" "/codes?sort=-start" "/codes?q=*0012a"; do
   one=$(wrk -t1 -c1 -d"$DURATION" --latency -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$path")
   p50=$(echo "$one" | awk '$1 == "50%" {print $2}')
   p99=$(echo "$one" | awk '$1 == "99%" {print $2}')

@@ -9,8 +9,7 @@ use crate::domain::{BrandId, CodeId, DealId, ProgramId, UserId};
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::BoxedSqlQuery;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
@@ -93,11 +92,12 @@ const ROW_FROM: &str = " FROM promo_codes c \
 #[derive(Debug, Clone)]
 enum Bind {
     Int(i64),
+    Ints(Vec<i64>),
     Text(String),
     Time(DateTime<Utc>),
 }
 
-/// A WHERE clause with numbered placeholders and their values.
+/// A WHERE clause whose `?` marks stand for its values, in order.
 #[derive(Debug, Clone, Default)]
 struct Where {
     sql: String,
@@ -106,42 +106,75 @@ struct Where {
 
 impl Where {
     fn push(&mut self, fragment: &str, binds: Vec<Bind>) {
-        // `?` in a fragment stands for the next placeholder.
-        let mut out = String::new();
-        let mut n = self.binds.len();
-        for ch in fragment.chars() {
-            if ch == '?' {
-                n += 1;
-                out.push_str(&format!("${n}"));
-            } else {
-                out.push(ch);
-            }
-        }
+        debug_assert_eq!(fragment.matches('?').count(), binds.len());
         self.sql.push_str(if self.sql.is_empty() {
             " WHERE "
         } else {
             " AND "
         });
-        self.sql.push_str(&out);
+        self.sql.push_str(fragment);
         self.binds.extend(binds);
     }
 
-    fn query(
-        &self,
-        head: &str,
-        tail: &str,
-    ) -> BoxedSqlQuery<'static, Pg, diesel::query_builder::SqlQuery> {
-        let mut q = diesel::sql_query(format!("{head}{}{tail}", self.sql)).into_boxed::<Pg>();
-        for b in &self.binds {
-            q = match b.clone() {
-                Bind::Int(v) => q.bind::<BigInt, _>(v),
-                Bind::Text(v) => q.bind::<Text, _>(v),
-                Bind::Time(v) => q.bind::<Timestamptz, _>(v),
-            };
+    /// The whole statement, `head` + WHERE + `tail`, with its values bound.
+    /// The connection keeps it prepared, keyed by its text: a page view
+    /// then skips parsing and analysis. The text must therefore not carry
+    /// values (ids, offsets) that make every statement new; `tail` may add
+    /// `?` marks for `tail_binds`.
+    fn query(&self, head: &str, tail: &str, tail_binds: Vec<Bind>) -> Prepared {
+        let mut binds = self.binds.clone();
+        binds.extend(tail_binds);
+        Prepared {
+            sql: format!("{head}{}{tail}", self.sql),
+            binds,
         }
-        q
     }
 }
+
+/// A statement of text and values that the connection may keep prepared
+/// (Diesel's `sql_query` is never kept).
+#[derive(Debug, Clone)]
+struct Prepared {
+    sql: String,
+    binds: Vec<Bind>,
+}
+
+impl diesel::query_builder::QueryFragment<Pg> for Prepared {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, Pg>,
+    ) -> QueryResult<()> {
+        let mut binds = self.binds.iter();
+        for (i, part) in self.sql.split('?').enumerate() {
+            if i > 0 {
+                match binds.next() {
+                    Some(Bind::Int(v)) => out.push_bind_param::<BigInt, _>(v)?,
+                    Some(Bind::Ints(v)) => out.push_bind_param::<Array<BigInt>, _>(v)?,
+                    Some(Bind::Text(v)) => out.push_bind_param::<Text, _>(v)?,
+                    Some(Bind::Time(v)) => out.push_bind_param::<Timestamptz, _>(v)?,
+                    None => {
+                        return Err(diesel::result::Error::QueryBuilderError(
+                            "a ? mark without a value".into(),
+                        ))
+                    }
+                }
+            }
+            out.push_sql(part);
+        }
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::QueryId for Prepared {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for Prepared {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl RunQueryDsl<PgConnection> for Prepared {}
 
 /// LIKE-escapes the text (lower-cased); `*` becomes the wildcard `%` when
 /// `star` says so.
@@ -182,10 +215,9 @@ fn filters(brand: BrandId, f: &CodeQuery, now: DateTime<Utc>, partner_hits: &[i6
         if partner_hits.is_empty() {
             w.push("c.code_key LIKE ?", vec![Bind::Text(pat)]);
         } else {
-            let ids: Vec<String> = partner_hits.iter().map(|i| i.to_string()).collect();
             w.push(
-                &format!("(c.code_key LIKE ? OR c.partner_id IN ({}))", ids.join(",")),
-                vec![Bind::Text(pat)],
+                "(c.code_key LIKE ? OR c.partner_id = ANY(?))",
+                vec![Bind::Text(pat), Bind::Ints(partner_hits.to_vec())],
             );
         }
     }
@@ -248,9 +280,18 @@ fn order_by(f: &CodeQuery, default: DefaultOrder) -> String {
         },
         Some(CodeSort::Created) => format!(" ORDER BY c.id {dir}"),
         Some(CodeSort::Code) => format!(" ORDER BY c.code_key {dir}, c.id {dir}"),
-        Some(CodeSort::Partner) => format!(" ORDER BY p.name {dir} NULLS LAST, c.id DESC"),
-        Some(CodeSort::Start) => format!(" ORDER BY c.active_start {dir} NULLS FIRST, c.id DESC"),
-        Some(CodeSort::End) => format!(" ORDER BY c.active_end {dir} NULLS LAST, c.id DESC"),
+        // by_partner() reads this order from the partner indexes
+        Some(CodeSort::Partner) => format!(" ORDER BY lower(p.name) {dir} NULLS LAST, c.id DESC"),
+        // Read along promo_codes_start_idx / promo_codes_end_idx, backwards
+        // when descending: no start is the earliest, no end the latest.
+        Some(CodeSort::Start) if f.desc => {
+            " ORDER BY c.active_start DESC NULLS LAST, c.id DESC".into()
+        }
+        Some(CodeSort::Start) => " ORDER BY c.active_start ASC NULLS FIRST, c.id ASC".into(),
+        Some(CodeSort::End) if f.desc => {
+            " ORDER BY c.active_end DESC NULLS FIRST, c.id DESC".into()
+        }
+        Some(CodeSort::End) => " ORDER BY c.active_end ASC NULLS LAST, c.id ASC".into(),
     }
 }
 
@@ -324,7 +365,8 @@ pub fn list(
             let probe: Count = w
                 .query(
                     "SELECT count(*) AS n FROM (SELECT 1 FROM promo_codes c",
-                    &format!(" LIMIT {SEARCH_PROBE}) t"),
+                    " LIMIT ?) t",
+                    vec![Bind::Int(SEARCH_PROBE)],
                 )
                 .get_result(conn)?;
             if probe.n < SEARCH_PROBE {
@@ -335,17 +377,16 @@ pub fn list(
         }
         None => DefaultOrder::Newest,
     };
-    let head = if f.sort == Some(CodeSort::Partner) {
-        format!("SELECT {ROW_COLUMNS}{ROW_FROM}")
+    let rows: Vec<CodeRow> = if f.sort == Some(CodeSort::Partner) {
+        by_partner(conn, brand, &w, f.desc, offset)?
     } else {
-        format!("SELECT {LITE_COLUMNS} FROM promo_codes c ")
-    };
-    let rows: Vec<CodeRow> = w
-        .query(
-            &head,
-            &format!("{} LIMIT {PAGE_SIZE} OFFSET {offset}", order_by(f, default)),
+        w.query(
+            &format!("SELECT {LITE_COLUMNS} FROM promo_codes c "),
+            &format!("{} LIMIT ? OFFSET ?", order_by(f, default)),
+            vec![Bind::Int(PAGE_SIZE), Bind::Int(offset)],
         )
-        .load(conn)?;
+        .load(conn)?
+    };
     // A first page that is not full is the whole result: no count needed.
     if f.page == 1 && (rows.len() as i64) < PAGE_SIZE {
         let n = rows.len() as i64;
@@ -364,14 +405,19 @@ pub fn list(
     let counted: Count = w
         .query(
             "SELECT count(*) AS n FROM (SELECT 1 FROM promo_codes c",
-            &format!(" LIMIT {}) t", COUNT_CAP + 1),
+            " LIMIT ?) t",
+            vec![Bind::Int(COUNT_CAP + 1)],
         )
         .get_result(conn)?;
     let total = if counted.n <= COUNT_CAP {
         Total::Exact(counted.n)
     } else {
         let plan: Plan = w
-            .query("EXPLAIN (FORMAT JSON) SELECT 1 FROM promo_codes c", "")
+            .query(
+                "EXPLAIN (FORMAT JSON) SELECT 1 FROM promo_codes c",
+                "",
+                vec![],
+            )
             .get_result(conn)?;
         let estimate = serde_json::from_str::<Value>(&plan.plan)
             .ok()
@@ -381,6 +427,68 @@ pub fn list(
         Total::About(estimate.max(COUNT_CAP + 1).max(offset + rows.len() as i64))
     };
     Ok(CodePage { rows, total })
+}
+
+/// A page of the list sorted by partner name (then newest first), codes
+/// without a partner last. Partners are read in name order from their name
+/// index and each gives at most `offset + PAGE_SIZE` of its codes, newest
+/// first, from the partner index; the database stops reading once the page
+/// is full, so the page costs about its offset, not the size of the brand.
+fn by_partner(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    w: &Where,
+    desc: bool,
+    offset: i64,
+) -> StoreResult<Vec<CodeRow>> {
+    let dir = if desc { "DESC" } else { "ASC" };
+    let mut rows: Vec<CodeRow> = w
+        .query(
+            &format!(
+                "SELECT c.* FROM partners p CROSS JOIN LATERAL (SELECT {LITE_COLUMNS} FROM promo_codes c"
+            ),
+            &format!(
+                " AND c.partner_id = p.id ORDER BY c.id DESC LIMIT ?) c WHERE p.brand_id = ? \
+                 ORDER BY lower(p.name) {dir}, p.id {dir}, c.id DESC LIMIT ? OFFSET ?"
+            ),
+            vec![
+                Bind::Int(offset + PAGE_SIZE),
+                Bind::Int(brand.0),
+                Bind::Int(PAGE_SIZE),
+                Bind::Int(offset),
+            ],
+        )
+        .load(conn)?;
+    let got = rows.len() as i64;
+    if got == PAGE_SIZE {
+        return Ok(rows);
+    }
+    // The codes with a partner end on this page (or before it): how many
+    // there are tells where the codes without one start.
+    let with_partner = if got > 0 || offset == 0 {
+        offset + got
+    } else {
+        let n: Count = w
+            .query(
+                "SELECT count(*) AS n FROM (SELECT 1 FROM promo_codes c",
+                " AND c.partner_id IS NOT NULL LIMIT ?) t",
+                vec![Bind::Int(offset)],
+            )
+            .get_result(conn)?;
+        n.n
+    };
+    let rest: Vec<CodeRow> = w
+        .query(
+            &format!("SELECT {LITE_COLUMNS} FROM promo_codes c"),
+            " AND c.partner_id IS NULL ORDER BY c.id DESC LIMIT ? OFFSET ?",
+            vec![
+                Bind::Int(PAGE_SIZE - got),
+                Bind::Int(offset + got - with_partner),
+            ],
+        )
+        .load(conn)?;
+    rows.extend(rest);
+    Ok(rows)
 }
 
 /// Every row of a filter, `batch` at a time in the list's order (newest
@@ -400,7 +508,8 @@ pub fn export_batch(
     }
     Ok(w.query(
         &format!("SELECT {ROW_COLUMNS}{ROW_FROM}"),
-        &format!(" ORDER BY c.id DESC LIMIT {batch}"),
+        " ORDER BY c.id DESC LIMIT ?",
+        vec![Bind::Int(batch)],
     )
     .load(conn)?)
 }
@@ -413,18 +522,11 @@ pub fn rows_by_ids(
 ) -> StoreResult<Vec<CodeRow>> {
     let mut w = Where::default();
     w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
-    let list: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
-    w.sql.push_str(&format!(
-        " AND c.id IN ({})",
-        if list.is_empty() {
-            "NULL".into()
-        } else {
-            list.join(",")
-        }
-    ));
+    w.push("c.id = ANY(?)", vec![Bind::Ints(ids.to_vec())]);
     Ok(w.query(
         &format!("SELECT {ROW_COLUMNS}{ROW_FROM}"),
         " ORDER BY c.id DESC",
+        vec![],
     )
     .load(conn)?)
 }
@@ -433,7 +535,7 @@ pub fn get(conn: &mut PgConnection, brand: BrandId, id: CodeId) -> StoreResult<C
     let mut w = Where::default();
     w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
     w.push("c.id = ?", vec![Bind::Int(id.0)]);
-    w.query(&format!("SELECT {ROW_COLUMNS}{ROW_FROM}"), "")
+    w.query(&format!("SELECT {ROW_COLUMNS}{ROW_FROM}"), "", vec![])
         .get_result(conn)
         .optional()?
         .ok_or(StoreError::NotFound)

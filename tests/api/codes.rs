@@ -220,16 +220,6 @@ async fn filters_sorting_and_csv_export_agree() {
     ])
     .await;
 
-    let codes_in = |html: &str| -> Vec<String> {
-        html.split("<td class=\"code\"><a href=\"/codes/")
-            .skip(1)
-            .filter_map(|s| {
-                s.split_once("\">")
-                    .and_then(|(_, rest)| rest.split_once("</a>"))
-                    .map(|(c, _)| c.to_string())
-            })
-            .collect()
-    };
     let (_, page) = f.c.page("/codes?status=expired").await;
     assert_eq!(codes_in(&page), vec!["OLD1"]);
     let (_, page) = f.c.page("/codes?status=scheduled").await;
@@ -280,6 +270,124 @@ async fn filters_sorting_and_csv_export_agree() {
         exported, listed,
         "the export holds exactly the filtered rows"
     );
+}
+
+/// The codes of a list page, in the order shown.
+fn codes_in(html: &str) -> Vec<String> {
+    html.split("<td class=\"code\"><a href=\"/codes/")
+        .skip(1)
+        .filter_map(|s| {
+            s.split_once("\">")
+                .and_then(|(_, rest)| rest.split_once("</a>"))
+                .map(|(c, _)| c.to_string())
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn sorts_by_partner_start_and_end_page_through_every_code_in_order() {
+    use chrono::{DateTime, Duration};
+    use std::cmp::Reverse;
+    let f = fixture().await;
+    // Partners sort by name, whatever its case; codes without one come last.
+    let third = f.app.partner(&f.brand, 300, "aardvark deals");
+    let partners = [
+        (Some(f.partner), "coupon planet"),
+        (Some(f.other_partner), "deal hunter"),
+        (Some(third), "aardvark deals"),
+        (None, ""),
+    ];
+    let base = Utc
+        .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+        .single()
+        .expect("date");
+    struct Made {
+        id: i64,
+        code: String,
+        partner: Option<i64>,
+        name: &'static str,
+        start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
+    }
+    let mut made = Vec::new();
+    let mut conn = f.app.conn();
+    for i in 0..130i64 {
+        // 78 codes with a partner, then 52 without: page 3 starts past the
+        // partners and must find where the codes without one continue.
+        let (partner, name) = partners[(i % 5).min(3) as usize];
+        let start = (i % 11 != 0).then(|| base + Duration::days(i % 5));
+        let end = (i % 3 != 0).then(|| base + Duration::days(40 + i % 4));
+        let code = format!("S{i:03}");
+        let id: i64 = diesel::sql_query(
+            "INSERT INTO promo_codes (brand_id, program_id, code, code_type, partner_id, credit_rule, \
+             match_mode, active_start, active_end, time_zone) VALUES ($1, $2, $3, $4, $5, $6, 'LI', $7, $8, 'UTC') \
+             RETURNING id",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(f.brand.id.0)
+        .bind::<diesel::sql_types::BigInt, _>(f.brand.program.0)
+        .bind::<diesel::sql_types::Text, _>(&code)
+        .bind::<diesel::sql_types::Text, _>(if partner.is_some() { "TRACKING" } else { "RESTRICTED" })
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>, _>(partner)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(partner.map(|_| "ALWAYS"))
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(start)
+        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(end)
+        .get_result::<Id>(&mut conn)
+        .expect("insert")
+        .id;
+        made.push(Made {
+            id,
+            code,
+            partner,
+            name,
+            start,
+            end,
+        });
+    }
+
+    let walk = |sort: &'static str| {
+        let c = &f.c;
+        async move {
+            let mut all = Vec::new();
+            for page in 1..=4 {
+                let (status, html) = c.page(&format!("/codes?sort={sort}&page={page}")).await;
+                assert_eq!(status, 200);
+                let got = codes_in(&html);
+                assert!(got.len() <= 50);
+                all.extend(got);
+            }
+            all
+        }
+    };
+    let order = |v: &[&Made]| v.iter().map(|m| m.code.clone()).collect::<Vec<_>>();
+    let mut v: Vec<&Made> = made.iter().collect();
+
+    v.sort_by_key(|m| (m.partner.is_none(), m.name, m.partner, Reverse(m.id)));
+    assert_eq!(walk("partner").await, order(&v), "by partner, A to Z");
+    v.sort_by_key(|m| {
+        (
+            m.partner.is_none(),
+            Reverse(m.name),
+            Reverse(m.partner),
+            Reverse(m.id),
+        )
+    });
+    assert_eq!(walk("-partner").await, order(&v), "by partner, Z to A");
+
+    v.sort_by_key(|m| (m.start, m.id)); // None (no start) first
+    assert_eq!(walk("start").await, order(&v), "by start, earliest first");
+    v.reverse();
+    assert_eq!(walk("-start").await, order(&v), "by start, latest first");
+
+    v.sort_by_key(|m| (m.end.is_none(), m.end, m.id)); // no end last
+    assert_eq!(walk("end").await, order(&v), "by end, soonest first");
+    v.reverse();
+    assert_eq!(walk("-end").await, order(&v), "by end, never-ending first");
+}
+
+#[derive(diesel::QueryableByName)]
+struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
 }
 
 #[actix_web::test]
