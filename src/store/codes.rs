@@ -442,20 +442,25 @@ fn by_partner(
     offset: i64,
 ) -> StoreResult<Vec<CodeRow>> {
     let dir = if desc { "DESC" } else { "ASC" };
+    // The page's ids first (from the indexes alone when nothing else
+    // filters), then its 50 rows: a deep page does not read the rows it skips.
     let mut rows: Vec<CodeRow> = w
         .query(
+            "SELECT c.* FROM (SELECT lower(p.name) AS pn, p.id AS pid, x.id FROM partners p \
+             CROSS JOIN LATERAL (SELECT c.id FROM promo_codes c",
             &format!(
-                "SELECT c.* FROM partners p CROSS JOIN LATERAL (SELECT {LITE_COLUMNS} FROM promo_codes c"
-            ),
-            &format!(
-                " AND c.partner_id = p.id ORDER BY c.id DESC LIMIT ?) c WHERE p.brand_id = ? \
-                 ORDER BY lower(p.name) {dir}, p.id {dir}, c.id DESC LIMIT ? OFFSET ?"
+                " AND c.partner_id = p.id ORDER BY c.id DESC LIMIT ?) x WHERE p.brand_id = ? \
+                 ORDER BY lower(p.name) {dir}, p.id {dir}, x.id DESC LIMIT ? OFFSET ?) k \
+                 CROSS JOIN LATERAL (SELECT {LITE_COLUMNS} FROM promo_codes c \
+                 WHERE c.brand_id = ? AND c.id = k.id) c \
+                 ORDER BY k.pn {dir}, k.pid {dir}, k.id DESC"
             ),
             vec![
                 Bind::Int(offset + PAGE_SIZE),
                 Bind::Int(brand.0),
                 Bind::Int(PAGE_SIZE),
                 Bind::Int(offset),
+                Bind::Int(brand.0),
             ],
         )
         .load(conn)?;
