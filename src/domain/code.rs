@@ -353,6 +353,23 @@ pub fn csv_safe(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// The cell as the user wrote it, when a file carries a cell that
+/// [`csv_safe`] protected (an error report uploaded again after fixing it):
+/// the apostrophe before a formula-like cell is taken off.
+pub fn csv_unsafe(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest)
+            if matches!(
+                rest.chars().next(),
+                Some('=' | '+' | '-' | '@' | '\t' | '\r')
+            ) =>
+        {
+            rest
+        }
+        _ => cell,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -544,6 +561,21 @@ mod tests {
             .starting_now(now)
             .expect_err("end in the past");
         assert!(e.has("active_end"));
+    }
+
+    #[test]
+    fn protected_cells_read_back_as_written() {
+        for cell in [
+            "=SUM(A1)", "+1", "-10OFF", "@x", "plain", "'quoted", "", "'",
+        ] {
+            assert_eq!(csv_unsafe(&csv_safe(cell)), cell, "{cell:?}");
+        }
+        assert_eq!(csv_unsafe("'=1"), "=1");
+        assert_eq!(
+            csv_unsafe("'abc"),
+            "'abc",
+            "only a protecting apostrophe goes"
+        );
     }
 
     #[test]

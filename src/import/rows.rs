@@ -178,7 +178,8 @@ pub fn validate_row(
     header: &HeaderMap,
     lookups: &Lookups,
 ) -> Result<ValidRow, Vec<RowError>> {
-    let get = |c: Column| header.get(c, record).trim();
+    // A cell protected by an error report's `'` reads as it was written.
+    let get = |c: Column| crate::domain::code::csv_unsafe(header.get(c, record).trim()).trim();
     let mut errors = Errors {
         row,
         header,
@@ -561,6 +562,17 @@ mod tests {
         let c = v.into_new_code();
         assert_eq!(c.partner_id, Some(PartnerId(11)));
         assert_eq!(c.program_id, ProgramId(1));
+    }
+
+    #[test]
+    fn cells_of_an_error_report_read_as_first_written() {
+        let v = check(&[("Promo Code", "'-10OFF"), ("Program Id", " '+1")]).expect("valid");
+        assert_eq!((v.code.as_str(), v.program_id), ("-10OFF", 1));
+        let v = check(&[("Promo Code", "'SUMMER")]).expect("valid");
+        assert_eq!(
+            v.code, "'SUMMER",
+            "an apostrophe that protects nothing stays"
+        );
     }
 
     #[test]

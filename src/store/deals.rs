@@ -39,15 +39,6 @@ pub const NO_SUCH_PROGRAM: &str = "No such program: choose one from the list.";
 const MOVE_REFUSED: &str = "This deal is used by promo codes of its program, so it cannot move to \
      another program. Create a new deal in that program instead.";
 
-/// The form field a conflict from this module belongs beside.
-pub fn conflict_field(message: &str) -> &'static str {
-    if message == NO_SUCH_PROGRAM || message == MOVE_REFUSED {
-        "program_id"
-    } else {
-        "name"
-    }
-}
-
 /// Every deal of the brand, by program name, then deal name.
 pub fn list(conn: &mut PgConnection, brand: BrandId) -> StoreResult<Vec<Deal>> {
     Ok(deals::table
@@ -75,13 +66,14 @@ pub fn get(conn: &mut PgConnection, brand: BrandId, id: DealId) -> StoreResult<D
 /// already used in the program.
 fn map_err(e: diesel::result::Error, d: &NewDeal) -> StoreError {
     match violated_constraint(&e) {
-        Some((DatabaseErrorKind::ForeignKeyViolation, _)) => {
-            StoreError::Conflict(NO_SUCH_PROGRAM.into())
-        }
-        Some((DatabaseErrorKind::UniqueViolation, _)) => StoreError::Conflict(format!(
-            "A deal named {} already exists in this program.",
-            d.name
-        )),
+        Some((DatabaseErrorKind::ForeignKeyViolation, _)) => StoreError::Invalid {
+            field: "program_id",
+            message: NO_SUCH_PROGRAM.into(),
+        },
+        Some((DatabaseErrorKind::UniqueViolation, _)) => StoreError::Invalid {
+            field: "name",
+            message: format!("A deal named {} already exists in this program.", d.name),
+        },
         _ => e.into(),
     }
 }
@@ -117,7 +109,10 @@ pub fn update(
             .count()
             .get_result(conn)?;
         if used_elsewhere > 0 {
-            return Err(StoreError::Conflict(MOVE_REFUSED.into()));
+            return Err(StoreError::Invalid {
+                field: "program_id",
+                message: MOVE_REFUSED.into(),
+            });
         }
         diesel::update(
             deals::table

@@ -167,10 +167,10 @@ async fn invalid(
     Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &tpl))
 }
 
-/// A store conflict, shown beside the field it is about.
-fn conflict_errors(message: String) -> FieldErrors {
+/// A store refusal, shown beside the field it is about.
+fn conflict_errors(field: &'static str, message: String) -> FieldErrors {
     let mut errors = FieldErrors::new();
-    errors.add(deals::conflict_field(&message), message);
+    errors.add(field, message);
     errors
 }
 
@@ -195,7 +195,9 @@ async fn create(
             );
             Ok(see_other(&format!("/deals/{}", d.id)))
         }
-        Err(AppError::Conflict(m)) => invalid(&state, &user, None, form, conflict_errors(m)).await,
+        Err(AppError::Invalid { field, message }) => {
+            invalid(&state, &user, None, form, conflict_errors(field, message)).await
+        }
         Err(e) => Err(e),
     }
 }
@@ -239,8 +241,15 @@ async fn update(
             user.flash("success", format!("Deal {} saved.", d.name));
             Ok(see_other(&format!("/deals/{}", d.id)))
         }
-        Err(AppError::Conflict(m)) => {
-            invalid(&state, &user, Some(id.0), form, conflict_errors(m)).await
+        Err(AppError::Invalid { field, message }) => {
+            invalid(
+                &state,
+                &user,
+                Some(id.0),
+                form,
+                conflict_errors(field, message),
+            )
+            .await
         }
         Err(e) => Err(e),
     }
