@@ -45,6 +45,8 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(io::Error) -> EmbeddedError {
     move |e| EmbeddedError::Io(what, e)
 }
 
+const INCLUDE_LINE: &str = "include_if_exists = 'promodesk.conf'";
+
 /// Durability settings: the app's default keeps data safe; tests trade
 /// durability for speed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,6 +188,7 @@ impl Cluster {
             std::thread::sleep(std::time::Duration::from_millis(200));
         }
         if !self.is_running() {
+            self.write_settings(tuning)?;
             self.start()?;
         }
         Ok(())
@@ -260,8 +263,16 @@ impl Cluster {
             cmd.arg("--no-sync");
         }
         self.run("initdb", cmd)?;
+        Ok(())
+    }
+
+    /// Writes the cluster's settings to `promodesk.conf` in the data
+    /// directory, included by `postgresql.conf`: rewritten before every
+    /// start, so a cluster made by an older version gets today's settings.
+    fn write_settings(&self, tuning: Tuning) -> Result<(), EmbeddedError> {
         let mut conf = format!(
-            "\n# promodesk: private cluster, socket only\nlisten_addresses = ''\nport = {SOCKET_PORT}\n\
+            "# promodesk: written at every start of the private cluster; edits are lost.\n\
+             listen_addresses = ''\nport = {SOCKET_PORT}\n\
              unix_socket_directories = '{}'\nunix_socket_permissions = 0700\nmax_connections = 200\n",
             self.socket_dir.display().to_string().replace('\'', "''")
         );
@@ -276,10 +287,19 @@ impl Cluster {
                 "shared_buffers = 512MB\nmax_wal_size = 4GB\ncheckpoint_timeout = 15min\nwal_buffers = 32MB\n",
             );
         }
+        let settings = self.data.join("promodesk.conf");
+        fs::write(&settings, conf).map_err(io_err("writing promodesk.conf"))?;
+        if let Some(ra) = self.run_as {
+            chown(&settings, Some(ra.uid), Some(ra.gid))
+                .map_err(io_err("giving promodesk.conf to the cluster user"))?;
+        }
+        // Included last, so it wins over what older versions appended.
         let path = self.data.join("postgresql.conf");
-        let mut text = fs::read_to_string(&path).map_err(io_err("reading postgresql.conf"))?;
-        text.push_str(&conf);
-        fs::write(&path, text).map_err(io_err("writing postgresql.conf"))?;
+        let text = fs::read_to_string(&path).map_err(io_err("reading postgresql.conf"))?;
+        if !text.contains(INCLUDE_LINE) {
+            fs::write(&path, format!("{text}\n{INCLUDE_LINE}\n"))
+                .map_err(io_err("writing postgresql.conf"))?;
+        }
         Ok(())
     }
 

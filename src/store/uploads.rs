@@ -935,6 +935,17 @@ pub fn purge_staged(
     .execute(conn)?)
 }
 
+/// Drops the staged rows of every upload that is no longer under review, in
+/// every brand: a maintenance step at server start, for rows whose
+/// [`purge_staged`] did not run (the server stopped right after an accept).
+pub fn purge_ended_staged(conn: &mut PgConnection) -> StoreResult<usize> {
+    Ok(diesel::sql_query(
+        "DELETE FROM upload_rows r USING uploads u
+         WHERE u.brand_id = r.brand_id AND u.id = r.upload_id AND u.status <> 'reviewing'",
+    )
+    .execute(conn)?)
+}
+
 /// Marks an upload failed with a reason and drops its staged rows.
 pub fn fail(
     conn: &mut PgConnection,

@@ -27,7 +27,28 @@ fn a_private_cluster_starts_serves_and_stops() {
     assert!(promodesk::db::migrate(&cluster.url("promodesk"))
         .expect("no new migrations")
         .is_empty());
+    assert_eq!(setting(&cluster, "fsync"), "off");
     cluster.stop().expect("stop again");
+    // Its settings are written at every start: a cluster made with other
+    // settings (by an older version, or for tests) gets today's.
+    cluster.ensure_running(Tuning::Durable).expect("durable start");
+    assert_eq!(setting(&cluster, "fsync"), "on");
+    assert_eq!(setting(&cluster, "max_wal_size"), "4GB");
+    cluster.stop().expect("stop at last");
+}
+
+fn setting(cluster: &Cluster, name: &str) -> String {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Value {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let mut c = diesel::PgConnection::establish(&cluster.url("promodesk")).expect("connect");
+    diesel::sql_query(format!("SELECT current_setting('{name}') AS value"))
+        .get_result::<Value>(&mut c)
+        .expect("setting")
+        .value
 }
 
 #[actix_web::test]

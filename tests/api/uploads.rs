@@ -1621,6 +1621,54 @@ async fn a_review_older_than_a_day_cannot_be_accepted() {
     );
 }
 
+/// An accept's staged rows are dropped after the answer; a server that
+/// stopped before that drops them at its next start, and only those.
+#[actix_web::test]
+async fn staged_rows_of_ended_uploads_are_dropped_and_reviews_kept() {
+    let f = fixture().await;
+    let p = f.program();
+    let ended = review(
+        &f.c,
+        &format!("{HEADER}\nEND1,{p},10001,TRACKING,ALWAYS,LI,,,,\n"),
+        "a.csv",
+        false,
+    )
+    .await;
+    let open = review(
+        &f.c,
+        &format!("{HEADER}\nOPEN1,{p},10001,TRACKING,ALWAYS,LI,,,,\n"),
+        "b.csv",
+        false,
+    )
+    .await;
+    // As if accepted by a server that stopped before purging.
+    diesel::sql_query("UPDATE uploads SET status = 'accepted' WHERE id = $1")
+        .bind::<BigInt, _>(ended)
+        .execute(&mut f.app.conn())
+        .expect("end the upload");
+    let staged = |id: i64| {
+        count(
+            &mut f.app.conn(),
+            &format!("SELECT count(*) AS n FROM upload_rows WHERE upload_id = {id}"),
+        )
+    };
+    assert_eq!((staged(ended), staged(open)), (1, 1));
+    let n = promodesk::store::uploads::purge_ended_staged(&mut f.app.conn()).expect("purge");
+    assert_eq!(n, 1);
+    assert_eq!(
+        (staged(ended), staged(open)),
+        (0, 1),
+        "the review keeps its rows"
+    );
+    let (status, _) = accept(&f.c, open).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        codes_stored(&f.app),
+        1,
+        "the kept review is still accepted whole"
+    );
+}
+
 /// The in-file duplicate check joined the staged rows with themselves in a
 /// nested loop (no statistics on the freshly copied rows): 60,000 rows took
 /// more than 20 minutes to review. Linear now.
