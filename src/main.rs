@@ -142,24 +142,27 @@ fn main() -> ExitCode {
 /// stopping) the private cluster when DATABASE_URL is unset.
 fn with_database(f: impl FnOnce(&str) -> Result<(), String>) -> Result<(), String> {
     let config = Config::from_env().map_err(|e| e.to_string())?;
-    let (url, cluster) = db::resolve(&config)?;
-    let result = f(&url);
-    if let Some(c) = cluster {
-        c.stop().map_err(|e| e.to_string())?;
-    }
+    let database = db::resolve(&config)?;
+    let result = f(&database.url);
+    database.release()?;
     result
 }
 
 fn serve(demo: bool) -> Result<(), String> {
     let started = std::time::Instant::now();
     let config = Config::from_env().map_err(|e| e.to_string())?;
-    let (url, cluster) = db::resolve(&config)?;
+    // Listen first: a port in use is refused before any database work.
+    let listener = TcpListener::bind(&config.bind)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
+    let database = db::resolve(&config)?;
+    let url = database.url.clone();
+    let private = database.cluster.is_some();
     let result = (|| {
         let applied = db::migrate(&url).map_err(|e| e.to_string())?;
         if !applied.is_empty() {
             tracing::info!(count = applied.len(), "migrations applied");
         }
-        let demo_login = demo || cluster.is_some();
+        let demo_login = demo || private;
         if demo_login {
             let mut conn = diesel::PgConnection::establish(&url).map_err(|e| e.to_string())?;
             let s = promodesk::demo::seed(&mut conn).map_err(|e| e.to_string())?;
@@ -171,8 +174,6 @@ fn serve(demo: bool) -> Result<(), String> {
             );
         }
         let pool = db::pool(&url, config.pool_size).map_err(|e| e.to_string())?;
-        let listener = TcpListener::bind(&config.bind)
-            .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let state = AppState {
             pool,
@@ -201,9 +202,6 @@ fn serve(demo: bool) -> Result<(), String> {
             })
             .map_err(|e| e.to_string())
     })();
-    if let Some(c) = cluster {
-        tracing::info!("stopping the private PostgreSQL cluster");
-        c.stop().map_err(|e| e.to_string())?;
-    }
+    database.release()?;
     result
 }

@@ -8,6 +8,7 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::path::PathBuf;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
@@ -95,13 +96,30 @@ pub fn create_database_if_missing(admin_url: &str, database: &str) -> Result<(),
 }
 
 /// The database the app uses: `DATABASE_URL`, or a private cluster under
-/// `<data_dir>/postgres` (started here; the caller stops it at exit).
-pub fn resolve(
-    config: &crate::config::Config,
-) -> Result<(String, Option<embedded::Cluster>), String> {
+/// `<data_dir>/postgres`, started if it is not running. Every process that
+/// uses the private cluster (servers, and CLI commands beside them) holds a
+/// shared lock on `<data_dir>/cluster.lock`; the last one to release it
+/// stops the cluster ([`Resolved::release`]).
+pub fn resolve(config: &crate::config::Config) -> Result<Resolved, String> {
     if let Some(url) = &config.database_url {
-        return Ok((url.clone(), None));
+        return Ok(Resolved {
+            url: url.clone(),
+            cluster: None,
+            lock: None,
+        });
     }
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("creating {}: {e}", config.data_dir.display()))?;
+    let lock_path = config.data_dir.join("cluster.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| format!("opening {}: {e}", lock_path.display()))?;
+    // Waits while another process stops the cluster.
+    lock.lock_shared()
+        .map_err(|e| format!("locking {}: {e}", lock_path.display()))?;
     let cluster =
         embedded::Cluster::at(&config.data_dir.join("postgres")).map_err(|e| e.to_string())?;
     let was_running = cluster.is_running();
@@ -115,5 +133,48 @@ pub fn resolve(
         "private PostgreSQL cluster running under {}",
         cluster.root().display()
     );
-    Ok((cluster.url("promodesk"), Some(cluster)))
+    Ok(Resolved {
+        url: cluster.url("promodesk"),
+        cluster: Some(cluster),
+        lock: Some((lock, lock_path)),
+    })
+}
+
+/// The database a command uses: `DATABASE_URL`, or the private cluster.
+pub struct Resolved {
+    pub url: String,
+    /// The private cluster, when `DATABASE_URL` is unset.
+    pub cluster: Option<embedded::Cluster>,
+    /// The shared lock this process holds on the private cluster.
+    lock: Option<(std::fs::File, PathBuf)>,
+}
+
+impl Resolved {
+    /// Releases the private cluster, and stops it when no other process
+    /// holds it: a server keeps running while `promodesk user add` comes and
+    /// goes beside it, and a cluster left running by a killed server is
+    /// stopped by the next one that exits.
+    pub fn release(self) -> Result<(), String> {
+        let (Some(cluster), Some((lock, path))) = (self.cluster, self.lock) else {
+            return Ok(());
+        };
+        drop(lock);
+        let exclusive = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("opening {}: {e}", path.display()))?;
+        match exclusive.try_lock() {
+            Ok(()) => {
+                tracing::info!("stopping the private PostgreSQL cluster");
+                cluster.stop().map_err(|e| e.to_string())
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tracing::info!(
+                    "the private PostgreSQL cluster is in use by another process: left running"
+                );
+                Ok(())
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(format!("locking {}: {e}", path.display())),
+        }
+    }
 }

@@ -31,7 +31,9 @@ fn a_private_cluster_starts_serves_and_stops() {
     cluster.stop().expect("stop again");
     // Its settings are written at every start: a cluster made with other
     // settings (by an older version, or for tests) gets today's.
-    cluster.ensure_running(Tuning::Durable).expect("durable start");
+    cluster
+        .ensure_running(Tuning::Durable)
+        .expect("durable start");
     assert_eq!(setting(&cluster, "fsync"), "on");
     assert_eq!(setting(&cluster, "max_wal_size"), "4GB");
     cluster.stop().expect("stop at last");
@@ -55,7 +57,7 @@ fn setting(cluster: &Cluster, name: &str) -> String {
 async fn serve_without_database_url_runs_the_demo_and_stops_its_cluster() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_promodesk"))
+    let child = Command::new(env!("CARGO_BIN_EXE_promodesk"))
         .arg("serve")
         .env_remove("DATABASE_URL")
         .env("DATA_DIR", &data)
@@ -65,7 +67,8 @@ async fn serve_without_database_url_runs_the_demo_and_stops_its_cluster() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("run promodesk serve");
-    let stdout = child.stdout.take().expect("stdout");
+    let mut child = KillOnDrop(child);
+    let stdout = child.0.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -143,12 +146,66 @@ async fn serve_without_database_url_runs_the_demo_and_stops_its_cluster() {
             "{dash}"
         );
     }
+    // A CLI command beside the server uses the same cluster and leaves it
+    // running; a second server on the same port is refused before it
+    // touches the cluster.
+    let cli = |args: &[&str], bind: &str| {
+        Command::new(env!("CARGO_BIN_EXE_promodesk"))
+            .args(args)
+            .env_remove("DATABASE_URL")
+            .env("DATA_DIR", &data)
+            .env("BIND", bind)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run promodesk")
+    };
+    let out = cli(
+        &[
+            "user",
+            "add",
+            "--brand",
+            "Northwind Outfitters",
+            "--email",
+            "cli@promodesk.test",
+            "--password",
+            "cli-password-1",
+            "--role",
+            "viewer",
+        ],
+        "127.0.0.1:0",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = addr.trim_start_matches("http://");
+    let out = cli(&["serve"], port);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot listen on"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let health = reqwest::get(format!("{addr}/healthz"))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), 200);
+    assert!(
+        health
+            .text()
+            .await
+            .expect("body")
+            .contains("\"database\":\"ok\""),
+        "the server's database outlived the commands beside it"
+    );
+
     // SIGTERM: graceful stop, and the private cluster goes down with it.
     // SAFETY: kill with a valid pid and signal.
     unsafe {
-        libc::kill(child.id() as i32, libc::SIGTERM);
+        libc::kill(child.0.id() as i32, libc::SIGTERM);
     }
-    let status = child.wait().expect("wait");
+    let status = child.0.wait().expect("wait");
     assert!(status.success(), "exit status {status:?}");
     let cluster = Cluster::at(&data.join("postgres")).expect("cluster");
     assert!(cluster.is_initialized());
@@ -156,4 +213,14 @@ async fn serve_without_database_url_runs_the_demo_and_stops_its_cluster() {
         !cluster.is_running(),
         "the private cluster stopped with the server"
     );
+}
+
+/// A server process that a failing test does not leave running.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
