@@ -627,6 +627,21 @@ pub struct PreviewRow {
     pub existing_id: Option<i64>,
 }
 
+impl PreviewRow {
+    /// The start as the code will show it: in the row's time zone.
+    pub fn start_shown(&self) -> Option<String> {
+        self.active_start
+            .map(|t| crate::domain::code::format_human(t, self.tz()))
+    }
+    pub fn end_shown(&self) -> Option<String> {
+        self.active_end
+            .map(|t| crate::domain::code::format_human(t, self.tz()))
+    }
+    fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
 pub fn preview(
     conn: &mut PgConnection,
     brand: BrandId,

@@ -362,6 +362,10 @@ async fn a_csv_is_reviewed_then_accepted_once() {
         text.contains("SUMMER10") && text.contains("^(AVA)[0-9]{2}$") && text.contains("VIPONLY")
     );
     assert!(text.contains("Nothing has been created yet"), "{text}");
+    assert!(
+        text.contains("2026-06-01 00:00 EDT") && text.contains("2026-09-01 00:00 EDT"),
+        "dates previewed in the row's time zone, as written: {text}"
+    );
     // Nothing written before accept.
     assert_eq!(codes_stored(&f.app), 0);
     assert_eq!(
