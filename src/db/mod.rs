@@ -67,11 +67,27 @@ pub fn migrate(url: &str) -> Result<Vec<String>, DbSetupError> {
     migrate_conn(&mut conn)
 }
 
+/// Runs the pending migrations, one process at a time: app servers (or a
+/// server and `promodesk migrate`) that start together would otherwise both
+/// apply the same migration, and one of them fail.
 pub fn migrate_conn(conn: &mut PgConnection) -> Result<Vec<String>, DbSetupError> {
-    let done = conn
+    use diesel::RunQueryDsl;
+    // Any fixed key: it only has to be the same for every Promodesk process.
+    const MIGRATION_LOCK: i64 = 0x5052_4f4d_4f44_4553; // "PROMODES"
+    let lock = |conn: &mut PgConnection, sql: &str| {
+        diesel::sql_query(sql)
+            .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK)
+            .execute(conn)
+            .map(|_| ())
+            .map_err(|e| DbSetupError::Migrate(e.to_string()))
+    };
+    lock(conn, "SELECT pg_advisory_lock($1)")?;
+    let done: Result<Vec<String>, DbSetupError> = conn
         .run_pending_migrations(MIGRATIONS)
-        .map_err(|e| DbSetupError::Migrate(e.to_string()))?;
-    Ok(done.iter().map(|v| v.to_string()).collect())
+        .map(|done| done.iter().map(|v| v.to_string()).collect())
+        .map_err(|e| DbSetupError::Migrate(e.to_string()));
+    lock(conn, "SELECT pg_advisory_unlock($1)")?;
+    done
 }
 
 /// Creates `database` on the server at `admin_url` when it does not exist.
@@ -102,8 +118,10 @@ pub fn create_database_if_missing(admin_url: &str, database: &str) -> Result<(),
 /// The database the app uses: `DATABASE_URL`, or a private cluster under
 /// `<data_dir>/postgres`, started if it is not running. Every process that
 /// uses the private cluster (servers, and CLI commands beside them) holds a
-/// shared lock on `<data_dir>/cluster.lock`; the last one to release it
-/// stops the cluster ([`Resolved::release`]).
+/// shared lock on `<data_dir>/cluster.lock` while it does; starting and
+/// stopping happen under an exclusive lock on `<data_dir>/cluster.start.lock`,
+/// one process at a time. The last user out stops the cluster
+/// ([`Resolved::release`]).
 pub fn resolve(config: &crate::config::Config) -> Result<Resolved, String> {
     if let Some(url) = &config.database_url {
         return Ok(Resolved {
@@ -114,16 +132,16 @@ pub fn resolve(config: &crate::config::Config) -> Result<Resolved, String> {
     }
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("creating {}: {e}", config.data_dir.display()))?;
-    let lock_path = config.data_dir.join("cluster.lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| format!("opening {}: {e}", lock_path.display()))?;
-    // Waits while another process stops the cluster.
-    lock.lock_shared()
-        .map_err(|e| format!("locking {}: {e}", lock_path.display()))?;
+    let users = lock_file(&config.data_dir.join("cluster.lock"))?;
+    // Counted as a user first (this waits while another process stops the
+    // cluster), then started by one process at a time.
+    users
+        .lock_shared()
+        .map_err(|e| format!("locking cluster.lock: {e}"))?;
+    let start = lock_file(&config.data_dir.join("cluster.start.lock"))?;
+    start
+        .lock()
+        .map_err(|e| format!("locking cluster.start.lock: {e}"))?;
     let cluster =
         embedded::Cluster::at(&config.data_dir.join("postgres")).map_err(|e| e.to_string())?;
     let was_running = cluster.is_running();
@@ -131,6 +149,7 @@ pub fn resolve(config: &crate::config::Config) -> Result<Resolved, String> {
         .ensure_running(embedded::Tuning::Durable)
         .map_err(|e| e.to_string())?;
     create_database_if_missing(&cluster.url("postgres"), "promodesk").map_err(|e| e.to_string())?;
+    drop(start);
     tracing::info!(
         socket = %cluster.socket_dir().display(),
         reused = was_running,
@@ -140,8 +159,17 @@ pub fn resolve(config: &crate::config::Config) -> Result<Resolved, String> {
     Ok(Resolved {
         url: cluster.url("promodesk"),
         cluster: Some(cluster),
-        lock: Some((lock, lock_path)),
+        lock: Some((users, config.data_dir.clone())),
     })
+}
+
+fn lock_file(path: &std::path::Path) -> Result<std::fs::File, String> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(|e| format!("opening {}: {e}", path.display()))
 }
 
 /// The database a command uses: `DATABASE_URL`, or the private cluster.
@@ -149,7 +177,8 @@ pub struct Resolved {
     pub url: String,
     /// The private cluster, when `DATABASE_URL` is unset.
     pub cluster: Option<embedded::Cluster>,
-    /// The shared lock this process holds on the private cluster.
+    /// The shared lock this process holds on the private cluster, and the
+    /// directory of the lock files.
     lock: Option<(std::fs::File, PathBuf)>,
 }
 
@@ -159,15 +188,16 @@ impl Resolved {
     /// goes beside it, and a cluster left running by a killed server is
     /// stopped by the next one that exits.
     pub fn release(self) -> Result<(), String> {
-        let (Some(cluster), Some((lock, path))) = (self.cluster, self.lock) else {
+        let (Some(cluster), Some((users, dir))) = (self.cluster, self.lock) else {
             return Ok(());
         };
-        drop(lock);
-        let exclusive = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .map_err(|e| format!("opening {}: {e}", path.display()))?;
-        match exclusive.try_lock() {
+        drop(users);
+        let start = lock_file(&dir.join("cluster.start.lock"))?;
+        start
+            .lock()
+            .map_err(|e| format!("locking cluster.start.lock: {e}"))?;
+        let last = lock_file(&dir.join("cluster.lock"))?;
+        match last.try_lock() {
             Ok(()) => {
                 tracing::info!("stopping the private PostgreSQL cluster");
                 cluster.stop().map_err(|e| e.to_string())
@@ -178,7 +208,7 @@ impl Resolved {
                 );
                 Ok(())
             }
-            Err(std::fs::TryLockError::Error(e)) => Err(format!("locking {}: {e}", path.display())),
+            Err(std::fs::TryLockError::Error(e)) => Err(format!("locking cluster.lock: {e}")),
         }
     }
 }

@@ -345,10 +345,14 @@ impl NewCode {
 }
 
 /// Protects a CSV cell from spreadsheet formula injection: cells that a
-/// spreadsheet would evaluate get a leading apostrophe.
+/// spreadsheet would evaluate get a leading apostrophe. A cell that starts
+/// with an apostrophe gets one more, so that [`csv_unsafe`] gives back every
+/// value exactly.
 pub fn csv_safe(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{cell}")),
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'') => {
+            std::borrow::Cow::Owned(format!("'{cell}"))
+        }
         _ => std::borrow::Cow::Borrowed(cell),
     }
 }
@@ -361,7 +365,7 @@ pub fn csv_unsafe(cell: &str) -> &str {
         Some(rest)
             if matches!(
                 rest.chars().next(),
-                Some('=' | '+' | '-' | '@' | '\t' | '\r')
+                Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\'')
             ) =>
         {
             rest
@@ -566,10 +570,15 @@ mod tests {
     #[test]
     fn protected_cells_read_back_as_written() {
         for cell in [
-            "=SUM(A1)", "+1", "-10OFF", "@x", "plain", "'quoted", "", "'",
+            "=SUM(A1)", "+1", "-10OFF", "@x", "plain", "'quoted", "", "'", "'=1", "'-10OFF", "''x",
         ] {
             assert_eq!(csv_unsafe(&csv_safe(cell)), cell, "{cell:?}");
         }
+        assert_eq!(
+            csv_safe("'=1"),
+            "''=1",
+            "a leading apostrophe is protected too"
+        );
         assert_eq!(csv_unsafe("'=1"), "=1");
         assert_eq!(
             csv_unsafe("'abc"),

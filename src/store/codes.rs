@@ -132,7 +132,9 @@ impl Where {
 }
 
 /// A statement of text and values that the connection may keep prepared
-/// (Diesel's `sql_query` is never kept).
+/// (Diesel's `sql_query` is never kept). Its text must hold no `?` other
+/// than the marks (no `?` in literals, no jsonb `?` operators): a mark and
+/// a value without each other are an error.
 #[derive(Debug, Clone)]
 struct Prepared {
     sql: String,
@@ -160,6 +162,11 @@ impl diesel::query_builder::QueryFragment<Pg> for Prepared {
                 }
             }
             out.push_sql(part);
+        }
+        if binds.next().is_some() {
+            return Err(diesel::result::Error::QueryBuilderError(
+                "a value without its ? mark".into(),
+            ));
         }
         Ok(())
     }

@@ -224,3 +224,35 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// Two commands started together on a new data directory: one sets the
+/// cluster up and starts it, the other waits and uses it; the last one out
+/// stops it.
+#[test]
+fn commands_started_together_share_one_new_cluster() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let spawn = || {
+        Command::new(env!("CARGO_BIN_EXE_promodesk"))
+            .arg("migrate")
+            .env_remove("DATABASE_URL")
+            .env("DATA_DIR", &data)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run promodesk migrate")
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().expect("wait");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let cluster = Cluster::at(&data.join("postgres")).expect("cluster");
+    assert!(cluster.is_initialized());
+    assert!(!cluster.is_running(), "stopped by the last one out");
+}
