@@ -174,6 +174,25 @@ fn serve(demo: bool) -> Result<(), String> {
             );
         }
         let pool = db::pool(&url, config.pool_size).map_err(|e| e.to_string())?;
+        // Staged rows of uploads that ended (accepted, failed, discarded)
+        // while a previous server stopped before dropping them: dropped
+        // beside the start, which does not wait for it.
+        let maintenance = pool.clone();
+        std::thread::spawn(move || {
+            let purged = maintenance
+                .get()
+                .map_err(|e| e.to_string())
+                .and_then(|mut c| {
+                    promodesk::store::uploads::purge_ended_staged(&mut c).map_err(|e| e.to_string())
+                });
+            match purged {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(rows = n, "dropped the staged rows of ended uploads"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not drop the staged rows of ended uploads")
+                }
+            }
+        });
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let state = AppState {
             pool,

@@ -132,16 +132,16 @@ pub fn resolve(config: &crate::config::Config) -> Result<Resolved, String> {
     }
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("creating {}: {e}", config.data_dir.display()))?;
-    let users = lock_file(&config.data_dir.join("cluster.lock"))?;
+    let users = lock_file(&config.data_dir.join(USERS_LOCK))?;
     // Counted as a user first (this waits while another process stops the
     // cluster), then started by one process at a time.
     users
         .lock_shared()
-        .map_err(|e| format!("locking cluster.lock: {e}"))?;
-    let start = lock_file(&config.data_dir.join("cluster.start.lock"))?;
+        .map_err(|e| format!("locking {USERS_LOCK}: {e}"))?;
+    let start = lock_file(&config.data_dir.join(START_LOCK))?;
     start
         .lock()
-        .map_err(|e| format!("locking cluster.start.lock: {e}"))?;
+        .map_err(|e| format!("locking {START_LOCK}: {e}"))?;
     let cluster =
         embedded::Cluster::at(&config.data_dir.join("postgres")).map_err(|e| e.to_string())?;
     let was_running = cluster.is_running();
@@ -162,6 +162,11 @@ pub fn resolve(config: &crate::config::Config) -> Result<Resolved, String> {
         lock: Some((users, config.data_dir.clone())),
     })
 }
+
+/// Held shared by every process that uses the private cluster.
+const USERS_LOCK: &str = "cluster.lock";
+/// Held exclusively while the private cluster starts or stops.
+const START_LOCK: &str = "cluster.start.lock";
 
 fn lock_file(path: &std::path::Path) -> Result<std::fs::File, String> {
     std::fs::OpenOptions::new()
@@ -192,11 +197,11 @@ impl Resolved {
             return Ok(());
         };
         drop(users);
-        let start = lock_file(&dir.join("cluster.start.lock"))?;
+        let start = lock_file(&dir.join(START_LOCK))?;
         start
             .lock()
-            .map_err(|e| format!("locking cluster.start.lock: {e}"))?;
-        let last = lock_file(&dir.join("cluster.lock"))?;
+            .map_err(|e| format!("locking {START_LOCK}: {e}"))?;
+        let last = lock_file(&dir.join(USERS_LOCK))?;
         match last.try_lock() {
             Ok(()) => {
                 tracing::info!("stopping the private PostgreSQL cluster");
@@ -208,7 +213,7 @@ impl Resolved {
                 );
                 Ok(())
             }
-            Err(std::fs::TryLockError::Error(e)) => Err(format!("locking cluster.lock: {e}")),
+            Err(std::fs::TryLockError::Error(e)) => Err(format!("locking {USERS_LOCK}: {e}")),
         }
     }
 }

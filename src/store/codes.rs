@@ -129,6 +129,19 @@ impl Where {
             binds,
         }
     }
+
+    /// How many rows match, counting no further than `cap`; `extra` adds
+    /// conditions (`AND ...`, no values).
+    fn count_upto(&self, conn: &mut PgConnection, extra: &str, cap: i64) -> StoreResult<i64> {
+        let counted: Count = self
+            .query(
+                "SELECT count(*) AS n FROM (SELECT 1 FROM promo_codes c",
+                &format!("{extra} LIMIT ?) t"),
+                vec![Bind::Int(cap)],
+            )
+            .get_result(conn)?;
+        Ok(counted.n)
+    }
 }
 
 /// A statement of text and values that the connection may keep prepared
@@ -277,9 +290,11 @@ enum DefaultOrder {
     ByCode,
 }
 
-fn order_by(f: &CodeQuery, default: DefaultOrder) -> String {
+/// The list's ORDER BY; none for the sort by partner, which [`by_partner`]
+/// pages partner by partner.
+fn order_by(f: &CodeQuery, default: DefaultOrder) -> Option<String> {
     let dir = if f.desc { "DESC" } else { "ASC" };
-    match f.sort {
+    Some(match f.sort {
         None => match default {
             DefaultOrder::Newest => " ORDER BY c.id DESC".into(),
             DefaultOrder::NewestFew => " ORDER BY c.id + 0 DESC".into(),
@@ -287,8 +302,7 @@ fn order_by(f: &CodeQuery, default: DefaultOrder) -> String {
         },
         Some(CodeSort::Created) => format!(" ORDER BY c.id {dir}"),
         Some(CodeSort::Code) => format!(" ORDER BY c.code_key {dir}, c.id {dir}"),
-        // by_partner() reads this order from the partner indexes
-        Some(CodeSort::Partner) => format!(" ORDER BY lower(p.name) {dir} NULLS LAST, c.id DESC"),
+        Some(CodeSort::Partner) => return None,
         // Read along promo_codes_start_idx / promo_codes_end_idx, backwards
         // when descending: no start is the earliest, no end the latest.
         Some(CodeSort::Start) if f.desc => {
@@ -299,7 +313,7 @@ fn order_by(f: &CodeQuery, default: DefaultOrder) -> String {
             " ORDER BY c.active_end DESC NULLS FIRST, c.id DESC".into()
         }
         Some(CodeSort::End) => " ORDER BY c.active_end ASC NULLS LAST, c.id ASC".into(),
-    }
+    })
 }
 
 /// How many codes a filter matches: exact up to `COUNT_CAP`, else estimated.
@@ -369,14 +383,7 @@ pub fn list(
     let default = match f.q {
         Some(_) if hits.is_empty() => DefaultOrder::ByCode,
         Some(_) => {
-            let probe: Count = w
-                .query(
-                    "SELECT count(*) AS n FROM (SELECT 1 FROM promo_codes c",
-                    " LIMIT ?) t",
-                    vec![Bind::Int(SEARCH_PROBE)],
-                )
-                .get_result(conn)?;
-            if probe.n < SEARCH_PROBE {
+            if w.count_upto(conn, "", SEARCH_PROBE)? < SEARCH_PROBE {
                 DefaultOrder::NewestFew
             } else {
                 DefaultOrder::Newest
@@ -384,15 +391,15 @@ pub fn list(
         }
         None => DefaultOrder::Newest,
     };
-    let rows: Vec<CodeRow> = if f.sort == Some(CodeSort::Partner) {
-        by_partner(conn, brand, &w, f.desc, offset)?
-    } else {
-        w.query(
-            &format!("SELECT {LITE_COLUMNS} FROM promo_codes c "),
-            &format!("{} LIMIT ? OFFSET ?", order_by(f, default)),
-            vec![Bind::Int(PAGE_SIZE), Bind::Int(offset)],
-        )
-        .load(conn)?
+    let rows: Vec<CodeRow> = match order_by(f, default) {
+        Some(order) => w
+            .query(
+                &format!("SELECT {LITE_COLUMNS} FROM promo_codes c "),
+                &format!("{order} LIMIT ? OFFSET ?"),
+                vec![Bind::Int(PAGE_SIZE), Bind::Int(offset)],
+            )
+            .load(conn)?,
+        None => by_partner(conn, brand, &w, f.desc, offset)?,
     };
     // A first page that is not full is the whole result: no count needed.
     if f.page == 1 && (rows.len() as i64) < PAGE_SIZE {
@@ -409,15 +416,9 @@ pub fn list(
             total: Total::About(estimate.max(seen)),
         });
     }
-    let counted: Count = w
-        .query(
-            "SELECT count(*) AS n FROM (SELECT 1 FROM promo_codes c",
-            " LIMIT ?) t",
-            vec![Bind::Int(COUNT_CAP + 1)],
-        )
-        .get_result(conn)?;
-    let total = if counted.n <= COUNT_CAP {
-        Total::Exact(counted.n)
+    let counted = w.count_upto(conn, "", COUNT_CAP + 1)?;
+    let total = if counted <= COUNT_CAP {
+        Total::Exact(counted)
     } else {
         let plan: Plan = w
             .query(
@@ -480,14 +481,7 @@ fn by_partner(
     let with_partner = if got > 0 || offset == 0 {
         offset + got
     } else {
-        let n: Count = w
-            .query(
-                "SELECT count(*) AS n FROM (SELECT 1 FROM promo_codes c",
-                " AND c.partner_id IS NOT NULL LIMIT ?) t",
-                vec![Bind::Int(offset)],
-            )
-            .get_result(conn)?;
-        n.n
+        w.count_upto(conn, " AND c.partner_id IS NOT NULL", offset)?
     };
     let rest: Vec<CodeRow> = w
         .query(

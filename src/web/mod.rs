@@ -194,19 +194,6 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     let secure = state.config.cookie_secure();
     let limit_mb = state.config.upload_limit_mb;
     let upload_limit = (limit_mb as usize).saturating_mul(1024 * 1024);
-    // Staged rows of uploads that ended (accepted, failed, discarded) but
-    // were still there when a previous server stopped.
-    let pool = state.pool.clone();
-    std::thread::spawn(move || {
-        let purged = pool.get().map_err(|e| e.to_string()).and_then(|mut c| {
-            crate::store::uploads::purge_ended_staged(&mut c).map_err(|e| e.to_string())
-        });
-        match purged {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(rows = n, "dropped the staged rows of ended uploads"),
-            Err(e) => tracing::warn!(error = %e, "could not drop the staged rows of ended uploads"),
-        }
-    });
     let state = web::Data::new(state);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
