@@ -10,5 +10,6 @@ mod helpers;
 mod partners;
 mod schema;
 mod security;
+mod startup;
 mod tenancy;
 mod uploads;
