@@ -7,6 +7,7 @@ mod crash;
 mod deals;
 mod embedded;
 mod helpers;
+mod not_found;
 mod partners;
 mod schema;
 mod security;
