@@ -4,6 +4,7 @@ mod auth;
 mod browser;
 mod codes;
 mod crash;
+mod dashboard;
 mod deals;
 mod embedded;
 mod helpers;
