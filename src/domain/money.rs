@@ -55,6 +55,24 @@ pub fn format_money(amount: Decimal, currency: &str) -> String {
     }
 }
 
+/// A stored amount (a deal's value, a payout): like [`format_amount`] with
+/// at least `min_decimals`, but never hiding a decimal the value has.
+pub fn format_amount_exact(amount: Decimal, min_decimals: u32) -> String {
+    format_amount(amount, min_decimals.max(amount.normalize().scale()))
+}
+
+/// A stored amount in a currency: "2,500.00 USD", and "10.5 JPY" rather
+/// than a rounded "11 JPY" for a value the currency does not divide so.
+pub fn format_money_exact(amount: Decimal, currency: &str) -> String {
+    let code = currency.trim().to_ascii_uppercase();
+    let number = format_amount_exact(amount, minor_units(&code));
+    if code.is_empty() {
+        number
+    } else {
+        format!("{number} {code}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +130,16 @@ mod tests {
         assert_eq!(format_money(d("1.23456"), "CLF"), "1.2346 CLF");
         assert_eq!(format_money(d("5"), "XYZ"), "5.00 XYZ", "unknown: 2");
         assert_eq!(format_money(d("5"), ""), "5.00");
+    }
+
+    #[test]
+    fn stored_amounts_keep_their_decimals() {
+        assert_eq!(format_money_exact(d("2500"), "USD"), "2,500.00 USD");
+        assert_eq!(format_money_exact(d("10.50"), "JPY"), "10.5 JPY");
+        assert_eq!(format_money_exact(d("1000.00"), "JPY"), "1,000 JPY");
+        assert_eq!(format_money_exact(d("1.5"), "KWD"), "1.500 KWD");
+        assert_eq!(format_amount_exact(d("0.125"), 2), "0.125");
+        assert_eq!(format_amount_exact(d("5"), 2), "5.00");
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod not_found;
 mod partners;
 mod schema;
 mod security;
+mod settings;
 mod startup;
 mod tenancy;
 mod uploads;
