@@ -105,3 +105,22 @@ async fn upload_ids_are_on_the_settings_and_partner_pages() {
         "{partners}"
     );
 }
+
+/// The README tells a new user the first build's time, how to reset the
+/// demo data, and which pages show an upload file's ids (the pages the
+/// test above checks).
+#[test]
+fn the_readme_answers_a_new_users_first_questions() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    for text in [
+        "about ten minutes on 2 cores",
+        "**Reset the demo data.**",
+        "rm -rf data",
+        "promodesk demo-data",
+        "**Program Id**: Settings (`/settings`)",
+        "**Media Id**: Partners (`/partners`)",
+    ] {
+        assert!(readme.contains(text), "README: {text}");
+    }
+}
