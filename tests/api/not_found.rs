@@ -83,3 +83,18 @@ async fn strangers_get_the_styled_404_without_navigation_or_the_login() {
     assert_eq!(res.status(), 303);
     assert_eq!(crate::helpers::location(&res), "/login?next=/codes/abc");
 }
+
+#[actix_web::test]
+async fn a_query_string_that_cannot_be_read_is_the_styled_400() {
+    let app = TestApp::spawn().await;
+    let brand = app.brand("Acme");
+    app.user(&brand, "ann@acme.test", Role::Viewer);
+    let c = app.login("ann@acme.test").await;
+    let (status, body) = c.page("/codes?status=active&status=expired").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("class=\"error-page card\"") && body.contains(NAV),
+        "{body}"
+    );
+    assert!(body.contains("The address could not be read"), "{body}");
+}
