@@ -150,13 +150,17 @@ fn with_database(f: impl FnOnce(&str) -> Result<(), String>) -> Result<(), Strin
 
 fn serve(demo: bool) -> Result<(), String> {
     let started = std::time::Instant::now();
+    // Every setting is checked before anything starts (Config::from_env),
+    // and the session key is read or made before any database work.
     let config = Config::from_env().map_err(|e| e.to_string())?;
+    config.session_key_bytes().map_err(|e| e.to_string())?;
     // Listen first: a port in use is refused before any database work.
     let listener = TcpListener::bind(&config.bind)
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
     let database = db::resolve(&config)?;
     let url = database.url.clone();
     let private = database.cluster.is_some();
+    let mut maintenance_thread = None;
     let result = (|| {
         let applied = db::migrate(&url).map_err(|e| e.to_string())?;
         if !applied.is_empty() {
@@ -178,7 +182,7 @@ fn serve(demo: bool) -> Result<(), String> {
         // while a previous server stopped before dropping them: dropped
         // beside the start, which does not wait for it.
         let maintenance = pool.clone();
-        std::thread::spawn(move || {
+        maintenance_thread = Some(std::thread::spawn(move || {
             let purged = maintenance
                 .get()
                 .map_err(|e| e.to_string())
@@ -192,7 +196,7 @@ fn serve(demo: bool) -> Result<(), String> {
                     tracing::warn!(error = %e, "could not drop the staged rows of ended uploads")
                 }
             }
-        });
+        }));
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
         let state = AppState {
             pool,
@@ -221,6 +225,12 @@ fn serve(demo: bool) -> Result<(), String> {
             })
             .map_err(|e| e.to_string())
     })();
+    // No connection may outlive the cluster, nor be open when the process
+    // exits (libpq's teardown then aborts it): the clean-up thread, which
+    // holds the pool, ends first.
+    if let Some(t) = maintenance_thread {
+        let _ = t.join();
+    }
     database.release()?;
     result
 }

@@ -91,14 +91,17 @@ fn max_value() -> Decimal {
     Decimal::new(99_999_999_999_999, 2)
 }
 
-/// How a deal reads in lists: "20% off", "10.00 USD off", "Free shipping".
+/// How a deal reads in lists: "20% off", "2,500.00 USD off", "Free
+/// shipping".
 pub fn describe(kind: DealKind, value: Option<Decimal>, currency: Option<&str>) -> String {
     match (kind, value) {
         (DealKind::PercentOff, Some(v)) => format!("{}% off", v.normalize()),
-        (DealKind::AmountOff, Some(v)) => match currency {
-            Some(c) => format!("{v:.2} {c} off"),
-            None => format!("{v:.2} off"),
-        },
+        (DealKind::AmountOff, Some(v)) => {
+            format!(
+                "{} off",
+                super::money::format_money_exact(v, currency.unwrap_or(""))
+            )
+        }
         (DealKind::Other, Some(v)) => format!("Other ({})", v.normalize()),
         (k, _) => k.label().to_string(),
     }
@@ -389,6 +392,22 @@ mod tests {
         assert_eq!(
             describe(DealKind::AmountOff, Some(Decimal::new(10, 0)), Some("USD")),
             "10.00 USD off"
+        );
+        assert_eq!(
+            describe(
+                DealKind::AmountOff,
+                Some(Decimal::new(250000, 2)),
+                Some("USD")
+            ),
+            "2,500.00 USD off"
+        );
+        assert_eq!(
+            describe(
+                DealKind::AmountOff,
+                Some(Decimal::new(1000, 0)),
+                Some("JPY")
+            ),
+            "1,000 JPY off"
         );
         assert_eq!(
             describe(DealKind::FreeShipping, None, None),

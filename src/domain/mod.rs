@@ -4,6 +4,7 @@ pub mod code;
 pub mod deal;
 pub mod forms;
 pub mod matcher;
+pub mod money;
 pub mod partner;
 pub mod program;
 

@@ -37,6 +37,19 @@ pub fn parse_time_zone(s: &str) -> Option<chrono_tz::Tz> {
     s.trim().parse::<chrono_tz::Tz>().ok()
 }
 
+/// The time zones the forms offer (program and code forms alike): the IANA
+/// names of the form Area/City, and UTC.
+pub fn time_zones() -> &'static [&'static str] {
+    static ZONES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    ZONES.get_or_init(|| {
+        chrono_tz::TZ_VARIANTS
+            .iter()
+            .map(|t| t.name())
+            .filter(|n| n.contains('/') || *n == "UTC")
+            .collect()
+    })
+}
+
 fn days(errors: &mut FieldErrors, field: &'static str, raw: &str, default: i32, min: i32) -> i32 {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -123,6 +136,14 @@ mod tests {
         assert_eq!(p.referral_window_days, 30);
         assert_eq!(p.locking_days, 14);
         assert!(p.tracking_enabled);
+    }
+
+    #[test]
+    fn the_offered_zones_parse_and_include_utc() {
+        let zones = time_zones();
+        assert!(zones.contains(&"UTC") && zones.contains(&"America/New_York"));
+        assert!(!zones.contains(&"EST"), "abbreviations are not offered");
+        assert!(zones.iter().all(|z| parse_time_zone(z).is_some()));
     }
 
     #[test]

@@ -34,6 +34,8 @@ pub struct RevenueRow {
 
 #[derive(Debug, Clone, QueryableByName)]
 pub struct ProgramRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
     #[diesel(sql_type = Text)]
     pub name: String,
     #[diesel(sql_type = Text)]
@@ -46,13 +48,18 @@ pub struct ProgramRow {
     pub codes: i64,
 }
 
+/// The counts by status, with the code list's status conditions (a code
+/// whose end is not after its start is expired, even when its start is to
+/// come), so that each number links to a list of as many codes.
 pub fn code_stats(conn: &mut PgConnection, brand: BrandId) -> StoreResult<CodeStats> {
     Ok(diesel::sql_query(
         "SELECT
            count(*) FILTER (WHERE (active_start IS NULL OR active_start <= now())
-                              AND (active_end IS NULL OR active_end > now())) AS codes_active,
-           count(*) FILTER (WHERE active_start > now()) AS codes_scheduled,
-           count(*) FILTER (WHERE active_end <= now()) AS codes_expired,
+                              AND (active_end IS NULL OR (active_end > now()
+                                   AND active_end > coalesce(active_start, '-infinity')))) AS codes_active,
+           count(*) FILTER (WHERE active_start > now()
+                              AND (active_end IS NULL OR active_end > active_start)) AS codes_scheduled,
+           count(*) FILTER (WHERE active_end <= now() OR active_end <= active_start) AS codes_expired,
            (SELECT count(*) FROM partners WHERE brand_id = $1) AS partners
          FROM promo_codes WHERE brand_id = $1",
     )
@@ -76,7 +83,7 @@ pub fn revenue_30_days(conn: &mut PgConnection, brand: BrandId) -> StoreResult<V
 
 pub fn programs(conn: &mut PgConnection, brand: BrandId) -> StoreResult<Vec<ProgramRow>> {
     Ok(diesel::sql_query(
-        "SELECT p.name, p.time_zone, p.currency, p.tracking_enabled,
+        "SELECT p.id, p.name, p.time_zone, p.currency, p.tracking_enabled,
                 (SELECT count(*) FROM promo_codes c WHERE c.brand_id = p.brand_id AND c.program_id = p.id) AS codes
          FROM programs p WHERE p.brand_id = $1 ORDER BY p.name",
     )

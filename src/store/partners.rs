@@ -2,6 +2,7 @@
 
 use super::{violated_constraint, OptionalExt, StoreError, StoreResult};
 use crate::db::schema::partners;
+use crate::domain::money::format_amount_exact;
 use crate::domain::partner::{NewPartner, Payout};
 use crate::domain::{BrandId, PartnerId};
 use chrono::{DateTime, Utc};
@@ -29,7 +30,7 @@ impl Partner {
     pub fn payout_label(&self) -> String {
         match (self.payout_percent, self.payout_flat) {
             (Some(p), _) => format!("{}%", p.normalize()),
-            (_, Some(f)) => format!("{} flat", f.normalize()),
+            (_, Some(f)) => format!("{} flat", format_amount_exact(f, 2)),
             _ => "—".into(),
         }
     }

@@ -153,19 +153,7 @@ impl ListPage {
 }
 
 pub fn thousands(n: i64) -> String {
-    let s = n.abs().to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if n < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
+    crate::domain::money::format_amount(rust_decimal::Decimal::from(n), 0)
 }
 
 fn page_links(q: &CodeQuery, total: Total) -> Vec<PageLink> {
@@ -463,11 +451,7 @@ impl FormPage {
 }
 
 fn time_zones() -> Vec<&'static str> {
-    chrono_tz::TZ_VARIANTS
-        .iter()
-        .map(|t| t.name())
-        .filter(|n| n.contains('/') || *n == "UTC")
-        .collect()
+    crate::domain::program::time_zones().to_vec()
 }
 
 fn form_page(

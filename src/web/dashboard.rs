@@ -3,10 +3,12 @@ use super::estimates::DASHBOARD_CACHE_FROM;
 use super::layout::Layout;
 use super::session::CurrentUser;
 use super::{db, page, AppState};
+use crate::domain::money::format_money;
 use crate::store::dashboard::{self, CodeStats, ProgramRow, RevenueRow};
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse};
 use askama::Template;
+use rust_decimal::Decimal;
 
 #[derive(Template)]
 #[template(path = "dashboard/index.html")]
@@ -18,6 +20,15 @@ struct DashboardPage {
     stats: CodeStats,
     revenue: Vec<RevenueRow>,
     programs: Vec<ProgramRow>,
+}
+
+impl DashboardPage {
+    fn count(&self, n: &i64) -> String {
+        super::codes::thousands(*n)
+    }
+    fn money(&self, amount: &Decimal, currency: &str) -> String {
+        format_money(*amount, currency)
+    }
 }
 
 #[get("/")]

@@ -209,7 +209,13 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .build();
         App::new()
             .app_data(state.clone())
-            .app_data(web::FormConfig::default().limit(4 * 1024 * 1024))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(4 * 1024 * 1024)
+                    .error_handler(error::form_error),
+            )
+            .app_data(web::PathConfig::default().error_handler(error::path_error))
+            .app_data(web::QueryConfig::default().error_handler(error::query_error))
             .app_data(web::PayloadConfig::new(8 * 1024 * 1024))
             .app_data(
                 actix_multipart::form::MultipartFormConfig::default()
@@ -220,6 +226,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .configure(configure)
             .default_service(web::to(not_found))
             .wrap(from_fn(csrf::guard))
+            .wrap(from_fn(error::with_user_layout))
             .wrap(session)
             .wrap(security_headers())
             .wrap(from_fn(log_requests))

@@ -36,6 +36,12 @@ const PLANNED: &[(&str, &str, &str, &str)] = &[
         "Conversions refused credit, with the reason.",
     ),
     (
+        "/orders/new",
+        "uploads",
+        "Orders upload",
+        "A CSV of orders, credited like the Conversions API's.",
+    ),
+    (
         "/monitoring",
         "monitoring",
         "Monitoring",

@@ -1,16 +1,24 @@
-//! Partners: list, create, edit.
+//! Partners: list, create, edit; a partner's page lists its codes.
 
+use super::codes::thousands;
 use super::error::AppError;
 use super::layout::Layout;
 use super::session::CurrentUser;
 use super::{db, page, see_other, AppState};
+use crate::domain::code::{
+    format_human, CodeQuery, CodeQueryForm, CodeStatus, CodeType, CreditRule, MatchMode, PAGE_SIZE,
+};
 use crate::domain::forms::FieldErrors;
 use crate::domain::partner::PartnerForm;
 use crate::domain::{PartnerId, Role};
+use crate::store::codes::{self, CodeRow, Total};
+use crate::store::deals::{self, Deal};
 use crate::store::partners::{self, Partner};
+use crate::store::programs::{self, Program};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
+use chrono::{DateTime, Utc};
 
 #[derive(Template)]
 #[template(path = "partners/list.html")]
@@ -27,6 +35,114 @@ struct FormPage {
     partner_id: Option<i64>,
     form: PartnerForm,
     errors: FieldErrors,
+    /// The partner's codes, on its own page.
+    codes: Option<PartnerCodes>,
+}
+
+/// A partner's codes with the code list's filters (the partner fixed).
+struct PartnerCodes {
+    partner_id: i64,
+    rows: Vec<CodeLine>,
+    total: Total,
+    query: CodeQuery,
+    raw: CodeQueryForm,
+    programs: Vec<Program>,
+    deals: Vec<Deal>,
+    /// The code list with the same filters (bulk actions, export).
+    list_link: String,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+struct CodeLine {
+    id: i64,
+    code: String,
+    status: CodeStatus,
+    code_type: &'static str,
+    match_mode: &'static str,
+    credit_rule: &'static str,
+    program: String,
+    deal: Option<String>,
+    start: String,
+    end: String,
+}
+
+impl PartnerCodes {
+    fn is(&self, field: &str, value: &str) -> bool {
+        let current = match field {
+            "status" => &self.raw.status,
+            "type" => &self.raw.code_type,
+            "match_mode" => &self.raw.match_mode,
+            "credit_rule" => &self.raw.credit_rule,
+            "deal" => &self.raw.deal,
+            "program" => &self.raw.program,
+            _ => return false,
+        };
+        current.trim().eq_ignore_ascii_case(value)
+    }
+    fn is_filtered(&self) -> bool {
+        CodeQuery {
+            partner: None,
+            ..self.query.clone()
+        }
+        .is_filtered()
+    }
+    fn total_label(&self) -> String {
+        match self.total {
+            Total::Exact(n) => format!("{} code{}", thousands(n), if n == 1 { "" } else { "s" }),
+            Total::About(n) => format!("about {} codes (estimated)", thousands(n)),
+        }
+    }
+    fn first_shown(&self) -> i64 {
+        (i64::from(self.query.page) - 1) * PAGE_SIZE + 1
+    }
+    fn last_shown(&self) -> i64 {
+        self.first_shown() + self.rows.len() as i64 - 1
+    }
+}
+
+fn code_lines(
+    rows: Vec<CodeRow>,
+    programs: &[Program],
+    deals: &[Deal],
+    now: DateTime<Utc>,
+) -> Vec<CodeLine> {
+    let label = |parsed: Option<&'static str>| parsed.unwrap_or("—");
+    rows.into_iter()
+        .map(|r| {
+            let tz = r.tz();
+            CodeLine {
+                id: r.id,
+                status: r.status(now),
+                code_type: label(CodeType::parse(&r.code_type).map(|t| t.label())),
+                match_mode: label(MatchMode::parse(&r.match_mode).map(|m| m.label())),
+                credit_rule: label(
+                    r.credit_rule
+                        .as_deref()
+                        .and_then(CreditRule::parse)
+                        .map(|c| c.label()),
+                ),
+                program: programs
+                    .iter()
+                    .find(|p| p.id == r.program_id)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default(),
+                deal: r
+                    .deal_id
+                    .and_then(|d| deals.iter().find(|x| x.id == d))
+                    .map(|d| d.name.clone()),
+                start: r
+                    .active_start
+                    .map(|t| format_human(t, tz))
+                    .unwrap_or_else(|| "—".into()),
+                end: r
+                    .active_end
+                    .map(|t| format_human(t, tz))
+                    .unwrap_or_else(|| "never".into()),
+                code: r.code,
+            }
+        })
+        .collect()
 }
 
 impl FormPage {
@@ -83,6 +199,7 @@ async fn new(user: CurrentUser) -> Result<HttpResponse, AppError> {
         partner_id: None,
         form,
         errors: FieldErrors::new(),
+        codes: None,
     };
     Ok(page(StatusCode::OK, &tpl))
 }
@@ -104,6 +221,7 @@ fn invalid(
         partner_id,
         form,
         errors,
+        codes: None,
     };
     page(StatusCode::UNPROCESSABLE_ENTITY, &tpl)
 }
@@ -138,19 +256,58 @@ async fn create(
     }
 }
 
+/// The partner (its form) and its codes, filtered like the code list.
 #[get("/partners/{id}")]
 async fn show(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
+    raw: web::Query<CodeQueryForm>,
 ) -> Result<HttpResponse, AppError> {
     let (brand, id) = (user.brand(), PartnerId(id.into_inner()));
-    let p = db(&state, move |c| partners::get(c, brand, id)).await?;
+    let raw = raw.into_inner();
+    let query = CodeQuery {
+        partner: Some(id),
+        ..raw.parse()
+    };
+    let now = Utc::now();
+    let q = query.clone();
+    let (p, found, programs, deals) = db(&state, move |c| {
+        let p = partners::get(c, brand, id)?;
+        let found = codes::list(c, brand, &q, now, None)?;
+        Ok((p, found, programs::list(c, brand)?, deals::list(c, brand)?))
+    })
+    .await?;
+    let here = CodeQuery {
+        partner: None,
+        ..query.clone()
+    };
+    let link = |page: u32| {
+        let q = here.to_query(page, None);
+        let sep = if q.is_empty() { "" } else { "?" };
+        format!("/partners/{}{sep}{q}#codes", p.id)
+    };
+    let pages = (found.total.value() + PAGE_SIZE - 1) / PAGE_SIZE;
+    let previous = (query.page > 1).then(|| link(query.page - 1));
+    let next = (i64::from(query.page) < pages).then(|| link(query.page + 1));
+    let codes = PartnerCodes {
+        partner_id: p.id,
+        rows: code_lines(found.rows, &programs, &deals, now),
+        total: found.total,
+        list_link: format!("/codes?{}", query.to_query(1, None)),
+        query,
+        raw,
+        programs,
+        deals,
+        previous,
+        next,
+    };
     let tpl = FormPage {
         layout: user.layout("partners", p.name.clone()),
         partner_id: Some(p.id),
         form: form_of(&p),
         errors: FieldErrors::new(),
+        codes: Some(codes),
     };
     Ok(page(StatusCode::OK, &tpl))
 }

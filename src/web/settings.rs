@@ -5,7 +5,7 @@ use super::layout::Layout;
 use super::session::CurrentUser;
 use super::{db, page, see_other, AppState};
 use crate::domain::forms::FieldErrors;
-use crate::domain::program::ProgramForm;
+use crate::domain::program::{time_zones, ProgramForm};
 use crate::domain::{ProgramId, Role};
 use crate::store::accounts;
 use crate::store::programs::{self, Program};
@@ -28,9 +28,33 @@ struct ProgramPage {
     program_id: Option<i64>,
     form: ProgramForm,
     errors: FieldErrors,
+    /// The same list as the code form's.
+    time_zones: &'static [&'static str],
 }
 
 impl ProgramPage {
+    fn new(
+        layout: Layout,
+        program_id: Option<i64>,
+        form: ProgramForm,
+        errors: FieldErrors,
+    ) -> ProgramPage {
+        ProgramPage {
+            layout,
+            program_id,
+            form,
+            errors,
+            time_zones: time_zones(),
+        }
+    }
+    fn zone_selected(&self, zone: &str) -> bool {
+        self.form.time_zone.trim() == zone
+    }
+    /// A value the list does not hold (an older name, or what was typed
+    /// before the list) stays shown, and selected.
+    fn zone_unlisted(&self) -> bool {
+        !self.time_zones.contains(&self.form.time_zone.trim())
+    }
     fn tracking_checked(&self) -> bool {
         self.form
             .tracking_enabled
@@ -76,12 +100,12 @@ async fn new(user: CurrentUser) -> Result<HttpResponse, AppError> {
         locking_days: "30".into(),
         ..Default::default()
     };
-    let tpl = ProgramPage {
-        layout: user.layout("settings", "New program"),
-        program_id: None,
+    let tpl = ProgramPage::new(
+        user.layout("settings", "New program"),
+        None,
         form,
-        errors: FieldErrors::new(),
-    };
+        FieldErrors::new(),
+    );
     Ok(page(StatusCode::OK, &tpl))
 }
 
@@ -96,12 +120,7 @@ fn invalid(
     } else {
         "New program"
     };
-    let tpl = ProgramPage {
-        layout: user.layout("settings", title),
-        program_id,
-        form,
-        errors,
-    };
+    let tpl = ProgramPage::new(user.layout("settings", title), program_id, form, errors);
     page(StatusCode::UNPROCESSABLE_ENTITY, &tpl)
 }
 
@@ -140,12 +159,12 @@ async fn show(
 ) -> Result<HttpResponse, AppError> {
     let (brand, id) = (user.brand(), ProgramId(id.into_inner()));
     let p = db(&state, move |c| programs::get(c, brand, id)).await?;
-    let tpl = ProgramPage {
-        layout: user.layout("settings", p.name.clone()),
-        program_id: Some(p.id),
-        form: form_of(&p),
-        errors: FieldErrors::new(),
-    };
+    let tpl = ProgramPage::new(
+        user.layout("settings", p.name.clone()),
+        Some(p.id),
+        form_of(&p),
+        FieldErrors::new(),
+    );
     Ok(page(StatusCode::OK, &tpl))
 }
 

@@ -138,3 +138,142 @@ async fn admins_edit_program_settings_with_validation() {
         ("Acme USA", "America/Chicago", 14)
     );
 }
+
+/// The codes of a page's tables, in the order shown.
+fn codes_in(html: &str) -> Vec<String> {
+    html.split("<td class=\"code\"><a href=\"/codes/")
+        .skip(1)
+        .filter_map(|s| {
+            s.split_once("\">")
+                .and_then(|(_, rest)| rest.split_once("</a>"))
+                .map(|(c, _)| c.to_string())
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn a_partners_page_lists_its_codes_with_the_lists_filters() {
+    use crate::dashboard::insert_code;
+    let app = TestApp::spawn().await;
+    let brand = app.brand("Acme");
+    app.user(&brand, "ann@acme.test", Role::Viewer);
+    let planet = app.partner(&brand, 100, "Coupon Planet");
+    let hunter = app.partner(&brand, 200, "Deal Hunter");
+    let now = chrono::Utc::now();
+    let day = chrono::Duration::days(1);
+    insert_code(&app, &brand, Some(planet), "PLANET10", None, None);
+    insert_code(
+        &app,
+        &brand,
+        Some(planet),
+        "PLANET20",
+        Some(now + day),
+        None,
+    );
+    insert_code(
+        &app,
+        &brand,
+        Some(planet),
+        "PLANETOLD",
+        None,
+        Some(now - day),
+    );
+    insert_code(&app, &brand, Some(hunter), "HUNTER10", None, None);
+    let c = app.login("ann@acme.test").await;
+
+    let page = format!("/partners/{planet}");
+    let (status, body) = c.page(&page).await;
+    assert_eq!(status, 200);
+    let mut shown = codes_in(&body);
+    shown.sort();
+    assert_eq!(shown, ["PLANET10", "PLANET20", "PLANETOLD"]);
+    assert!(body.contains("3 codes"), "{body}");
+    assert!(
+        body.contains(&format!("href=\"/codes?partner={planet}\"")),
+        "a link to the code list with this partner"
+    );
+
+    let (status, body) = c.page(&format!("{page}?status=expired")).await;
+    assert_eq!(status, 200);
+    assert_eq!(codes_in(&body), ["PLANETOLD"]);
+    assert!(body.contains("1 code match these filters"), "{body}");
+    assert!(body.contains("<option value=\"expired\" selected>"));
+    // The code list opened from here shows the same codes, with its bulk actions.
+    let list = format!("/codes?status=expired&#38;partner={planet}");
+    assert!(body.contains(&format!("href=\"{list}\"")), "{body}");
+    let (_, listed) = c.page(&list.replace("&#38;", "&")).await;
+    assert_eq!(codes_in(&listed), ["PLANETOLD"]);
+
+    let (_, body) = c.page(&format!("{page}?q=planet2")).await;
+    assert_eq!(codes_in(&body), ["PLANET20"]);
+    // The partner is fixed: a partner in the query does not swap it.
+    let (_, body) = c.page(&format!("{page}?partner={hunter}")).await;
+    assert_eq!(codes_in(&body).len(), 3);
+    assert!(!body.contains("HUNTER10"));
+    let (status, body) = c.page(&format!("{page}?status=scheduled&q=old")).await;
+    assert_eq!(status, 200);
+    assert!(codes_in(&body).is_empty());
+    assert!(
+        body.contains("None of this partner's codes match these filters."),
+        "{body}"
+    );
+
+    let lonely = app.partner(&brand, 300, "Lonely Partner");
+    let (status, body) = c.page(&format!("/partners/{lonely}")).await;
+    assert_eq!(status, 200);
+    assert!(body.contains("No promo codes for this partner yet."));
+}
+
+#[actix_web::test]
+async fn a_partner_with_many_codes_pages_through_them() {
+    use diesel::RunQueryDsl;
+    let app = TestApp::spawn().await;
+    let brand = app.brand("Acme");
+    app.user(&brand, "ann@acme.test", Role::Viewer);
+    let planet = app.partner(&brand, 100, "Coupon Planet");
+    diesel::sql_query(
+        "INSERT INTO promo_codes (brand_id, program_id, code, code_type, partner_id, credit_rule,
+                                  match_mode, time_zone)
+         SELECT $1, $2, 'BULK' || lpad(n::text, 3, '0'), 'TRACKING', $3, 'ALWAYS', 'LI', 'UTC'
+         FROM generate_series(1, 55) n",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(brand.id.0)
+    .bind::<diesel::sql_types::BigInt, _>(brand.program.0)
+    .bind::<diesel::sql_types::BigInt, _>(planet)
+    .execute(&mut app.conn())
+    .expect("codes");
+    let c = app.login("ann@acme.test").await;
+    let (_, first) = c.page(&format!("/partners/{planet}")).await;
+    assert_eq!(codes_in(&first).len(), 50);
+    assert!(first.contains("1–50 of 55 codes"), "{first}");
+    let next = format!("/partners/{planet}?page=2#codes");
+    assert!(first.contains(&format!("href=\"{next}\"")), "{first}");
+    let (_, second) = c.page(&next).await;
+    let mut all = codes_in(&first);
+    all.extend(codes_in(&second));
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 55, "every code once");
+}
+
+#[actix_web::test]
+async fn flat_payouts_read_with_thousands_separators() {
+    let app = TestApp::spawn().await;
+    let brand = app.brand("Acme");
+    app.user(&brand, "ann@acme.test", Role::Manager);
+    let c = app.login("ann@acme.test").await;
+    let res = c
+        .post(
+            "/partners",
+            &[
+                ("media_id", "4242"),
+                ("name", "Coupon Planet"),
+                ("payout_flat", "2500"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (status, list) = c.page("/partners").await;
+    assert_eq!(status, 200);
+    assert!(list.contains("2,500.00 flat"), "{list}");
+}
