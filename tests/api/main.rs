@@ -7,6 +7,7 @@ mod crash;
 mod deals;
 mod embedded;
 mod helpers;
+mod layout;
 mod partners;
 mod schema;
 mod security;
