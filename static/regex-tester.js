@@ -5,11 +5,13 @@
   var form = document.getElementById("regex-tester");
   if (!form || !window.fetch) return;
   var results = document.getElementById("tester-results");
+  var pattern = document.getElementById("pattern");
   var timer = null;
   var seq = 0;
 
   function render(data) {
     results.textContent = "";
+    if (pattern) pattern.setAttribute("aria-invalid", data.error ? "true" : "false");
     if (data.error) {
       var p = document.createElement("p");
       p.className = "error";

@@ -144,6 +144,15 @@ impl ListPage {
         };
         current.trim().eq_ignore_ascii_case(value)
     }
+    /// The list's query, sent back by the bulk form (see `back_to_list`).
+    fn back_query(&self) -> String {
+        self.query.to_query(self.query.page, None)
+    }
+    /// A shown date and time (`2025-01-31 09:00 EST`) as its day and the
+    /// rest, for a cell that may break between them.
+    fn split_when<'a>(&self, when: &'a str) -> (&'a str, &'a str) {
+        when.split_once(' ').unwrap_or((when, ""))
+    }
     fn total_label(&self) -> String {
         match self.total {
             Total::Exact(n) => format!("{} code{}", thousands(n), if n == 1 { "" } else { "s" }),
@@ -995,6 +1004,8 @@ struct BulkForm {
     active_start: String,
     active_end: String,
     deal_id: String,
+    /// The list's query the form was sent from.
+    back: String,
 }
 
 fn parse_bulk(pairs: Vec<(String, String)>) -> BulkForm {
@@ -1005,6 +1016,7 @@ fn parse_bulk(pairs: Vec<(String, String)>) -> BulkForm {
         active_start: String::new(),
         active_end: String::new(),
         deal_id: String::new(),
+        back: String::new(),
     };
     for (k, v) in pairs {
         match k.as_str() {
@@ -1020,6 +1032,7 @@ fn parse_bulk(pairs: Vec<(String, String)>) -> BulkForm {
             "active_start" => f.active_start = v,
             "active_end" => f.active_end = v,
             "deal_id" => f.deal_id = v,
+            "back" => f.back = v,
             _ => {}
         }
     }
@@ -1027,6 +1040,18 @@ fn parse_bulk(pairs: Vec<(String, String)>) -> BulkForm {
 }
 
 const BULK_LIMIT: usize = 5_000;
+
+/// The list a bulk form was sent from: only the list's own parameters of
+/// `back`, parsed and written again (never an address of its own).
+fn back_to_list(back: &str) -> String {
+    let q = serde_urlencoded::from_str::<CodeQueryForm>(back.trim())
+        .unwrap_or_default()
+        .parse();
+    match q.to_query(q.page, None) {
+        s if s.is_empty() => "/codes".into(),
+        s => format!("/codes?{s}"),
+    }
+}
 
 #[post("/codes/bulk")]
 async fn bulk(
@@ -1037,7 +1062,7 @@ async fn bulk(
     let f = parse_bulk(pairs.into_inner());
     if f.ids.is_empty() {
         user.flash("warning", "Select at least one code first.");
-        return Ok(see_other("/codes"));
+        return Ok(see_other(&back_to_list(&f.back)));
     }
     if f.ids.len() > BULK_LIMIT {
         return Err(AppError::BadRequest(format!(

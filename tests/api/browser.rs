@@ -165,6 +165,76 @@ impl Browser {
         .await
     }
 
+    /// Runs a Chrome DevTools command (chromedriver's `goog/cdp/execute`).
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({"cmd": cmd, "params": params})),
+        )
+        .await
+    }
+
+    /// Lays the page out at `width` x `height` CSS pixels (a phone below
+    /// 600 px: mobile viewport rules apply).
+    pub async fn viewport(&self, width: u32, height: u32) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600}),
+        )
+        .await;
+    }
+
+    /// Lays the page out for `screen` or `print` (`""`: as the browser would).
+    pub async fn media(&self, media: &str) {
+        self.cdp("Emulation.setEmulatedMedia", json!({"media": media}))
+            .await;
+    }
+
+    /// The whole page as a PNG, saved under `$PROMODESK_SCREENS/<name>.png`
+    /// when that variable names a directory (to look at a layout).
+    pub async fn screenshot(&self, name: &str) {
+        let Ok(dir) = std::env::var("PROMODESK_SCREENS") else {
+            return;
+        };
+        let m = self.cdp("Page.getLayoutMetrics", json!({})).await;
+        let size = &m["cssContentSize"];
+        let (w, h) = (
+            size["width"].as_f64().unwrap_or(1280.0),
+            size["height"].as_f64().unwrap_or(900.0).min(6000.0),
+        );
+        let shot = self
+            .cdp(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true,
+                       "clip": {"x": 0, "y": 0, "width": w, "height": h, "scale": 1}}),
+            )
+            .await;
+        let data = shot["data"].as_str().unwrap_or_default();
+        let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data)
+            .expect("screenshot base64");
+        std::fs::create_dir_all(&dir).expect("screens dir");
+        std::fs::write(format!("{dir}/{name}.png"), bytes).expect("write screenshot");
+    }
+
+    /// Prints the page (WebDriver print: A4 portrait, default margins) and
+    /// returns the PDF.
+    pub async fn print_pdf(&self) -> Vec<u8> {
+        let v = self
+            .cmd(
+                reqwest::Method::POST,
+                "/print",
+                Some(
+                    json!({"page": {"width": 21.0, "height": 29.7}, "orientation": "portrait",
+                            "background": true}),
+                ),
+            )
+            .await;
+        let data = v.as_str().unwrap_or_else(|| panic!("print failed: {v}"));
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data)
+            .expect("pdf base64")
+    }
+
     pub async fn url(&self) -> String {
         self.cmd(reqwest::Method::GET, "/url", None)
             .await

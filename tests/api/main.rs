@@ -8,6 +8,7 @@ mod dashboard;
 mod deals;
 mod embedded;
 mod helpers;
+mod layout;
 mod not_found;
 mod partners;
 mod schema;
