@@ -355,6 +355,28 @@ impl CodeForm {
 }
 
 impl NewCode {
+    /// An edit keeps the stored dates the form could not show: the form
+    /// shows minutes, so a date posted back unchanged (the same minute in
+    /// the code's zone) keeps its seconds instead of moving, and the
+    /// history records no change nobody made.
+    pub fn keeping_dates_of(
+        mut self,
+        start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
+    ) -> NewCode {
+        let tz = self.time_zone;
+        let same = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| {
+            a.is_some() && format_input(a, tz) == format_input(b, tz)
+        };
+        if same(start, self.active_start) {
+            self.active_start = start;
+        }
+        if same(end, self.active_end) {
+            self.active_end = end;
+        }
+        self
+    }
+
     /// A new code with no start is active from now on (not from the
     /// beginning of time, so it never collides with codes of the past).
     pub fn starting_now(mut self, now: DateTime<Utc>) -> Result<NewCode, FieldErrors> {
@@ -614,6 +636,22 @@ mod tests {
         assert_eq!(e, "X already expired on 2026-06-03 08:00 EDT.");
         let e = expiry_end("C", Some(t(20)), Some(t(20)), None, now, ny).expect_err("cancelled");
         assert!(e.contains("never becomes active"), "{e}");
+    }
+
+    #[test]
+    fn an_edit_keeps_the_seconds_of_dates_posted_back_unchanged() {
+        let stored = Utc.with_ymd_and_hms(2026, 5, 15, 19, 51, 28).single();
+        let mut f = form();
+        f.active_start = "2026-05-15T15:51".into(); // New York time
+        let c = f.parse(tz).expect("valid").keeping_dates_of(stored, None);
+        assert_eq!(c.active_start, stored);
+        f.active_start = "2026-05-15T15:52".into();
+        let c = f.parse(tz).expect("valid").keeping_dates_of(stored, None);
+        assert_eq!(
+            c.active_start,
+            Utc.with_ymd_and_hms(2026, 5, 15, 19, 52, 0).single(),
+            "a changed minute is the new date"
+        );
     }
 
     #[test]

@@ -840,12 +840,12 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::Manager)?;
     let (brand, uid, id) = (user.brand(), user.id(), CodeId(id.into_inner()));
-    db(&state, move |c| codes::get(c, brand, id)).await?;
+    let before = db(&state, move |c| codes::get(c, brand, id)).await?;
     let mut posted = posted.into_inner();
     settle_zone(&mut posted.form, &*choices(&state, &user).await?);
     let form = posted.form.clone();
     let c = match validate(&state, &user, Some(id.0), posted).await? {
-        Ok(c) => c,
+        Ok(c) => c.keeping_dates_of(before.active_start, before.active_end),
         Err(res) => return Ok(res),
     };
     match db(&state, move |conn| codes::update(conn, brand, uid, id, &c)).await {

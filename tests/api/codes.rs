@@ -1471,3 +1471,45 @@ async fn enum_values_read_the_same_on_every_page() {
     assert!(form.contains(">WINNER: only if the partner won the journey</option>"));
     assert!(!form.contains("LI: exact"));
 }
+
+#[actix_web::test]
+async fn an_edit_does_not_move_the_dates_it_shows_to_the_minute() {
+    let f = fixture().await;
+    // Created "now": its start has seconds, which the form does not show.
+    let id = f.code(&[("code", "SECONDS")]).await;
+    let start = f.row(id).active_start;
+    let (_, edit) = f.c.page(&format!("/codes/{id}/edit")).await;
+    let shown = edit
+        .split("name=\"active_start\" type=\"datetime-local\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("start shown")
+        .to_string();
+    let program = f.brand.program.0.to_string();
+    let partner = f.partner.to_string();
+    let res =
+        f.c.post(
+            &format!("/codes/{id}"),
+            &[
+                ("program_id", &program),
+                ("code", "SECONDS"),
+                ("code_type", "TRACKING"),
+                ("partner_id", &partner),
+                ("credit_rule", "ALWAYS"),
+                ("match_mode", "LI"),
+                ("active_start", &shown),
+                ("timezone", "America/New_York"),
+                ("comments", "edited"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(f.row(id).active_start, start, "not moved to the minute");
+    let history = codes::history(&mut f.app.conn(), f.brand.id, CodeId(id)).expect("history");
+    let changes = history[0].changes.as_object().expect("object");
+    assert_eq!(
+        changes.keys().collect::<Vec<_>>(),
+        vec!["comments"],
+        "only what the user changed"
+    );
+}
