@@ -878,6 +878,7 @@ struct ShowPage {
     history: Vec<HistoryView>,
     results: CodeResults,
     /// The expire form (in a dialog here): its value and refusal.
+    scheduled: bool,
     expire_at: String,
     expire_error: Option<String>,
     in_dialog: bool,
@@ -1022,6 +1023,7 @@ async fn show(
             .map(|h| history_view(h, tz, &choices))
             .collect(),
         results,
+        scheduled: code.status(now) == CodeStatus::Scheduled,
         code,
         expire_at: String::new(),
         expire_error: None,
@@ -1053,6 +1055,7 @@ struct ExpirePage {
     code: CodeRow,
     start: String,
     end: String,
+    scheduled: bool,
     expire_at: String,
     expire_error: Option<String>,
     in_dialog: bool,
@@ -1067,6 +1070,7 @@ fn expire_page(
     let (start, end) = display_window(&code);
     ExpirePage {
         layout: user.layout("codes", format!("Expire {}", code.code)),
+        scheduled: code.status(Utc::now()) == CodeStatus::Scheduled,
         code,
         start,
         end,

@@ -1276,6 +1276,13 @@ async fn an_expire_date_before_the_start_is_refused_and_nothing_changes() {
         .code(&[("code", "LATESTART"), ("active_start", "2030-03-01T00:00")])
         .await;
     let before = codes::history(&mut f.app.conn(), f.brand.id, CodeId(id)).expect("history");
+    let (status, confirm) = f.c.page(&format!("/codes/{id}/expire")).await;
+    assert_eq!(status, 200);
+    assert!(
+        confirm.contains("it then ends at its start and never becomes active.")
+            && confirm.contains("Not before the code's start, 2030-03-01 00:00 EST."),
+        "{confirm}"
+    );
     let res =
         f.c.post(
             &format!("/codes/{id}/expire"),
