@@ -35,9 +35,11 @@ macro_rules! text_enum {
     };
 }
 
-text_enum!(CodeType { Tracking = "TRACKING": "Tracking", Restricted = "RESTRICTED": "Restricted" });
-text_enum!(CreditRule { Always = "ALWAYS": "Always", Involved = "INVOLVED": "If involved", Winner = "WINNER": "If winner" });
-text_enum!(MatchMode { Literal = "LI": "Exact", Regex = "RE": "Regex" });
+// The labels are the reference product's vocabulary, the same on every page
+// (list, filters, detail, form, history): TRACKING, ALWAYS, "Exact (LI)".
+text_enum!(CodeType { Tracking = "TRACKING": "TRACKING", Restricted = "RESTRICTED": "RESTRICTED" });
+text_enum!(CreditRule { Always = "ALWAYS": "ALWAYS", Involved = "INVOLVED": "INVOLVED", Winner = "WINNER": "WINNER" });
+text_enum!(MatchMode { Literal = "LI": "Exact (LI)", Regex = "RE": "Regex (RE)" });
 text_enum!(CodeStatus { Scheduled = "scheduled": "Scheduled", Active = "active": "Active", Expired = "expired": "Expired" });
 
 /// The status of a code at `now`, from its dates. A code whose end is not
@@ -140,6 +142,12 @@ pub struct CodeForm {
     pub active_end: String,
     #[serde(default)]
     pub timezone: String,
+    /// The zone the time zone field was given when the page was drawn: the
+    /// zone of the program shown then. A posted `timezone` equal to it was
+    /// left at its default, and follows the program (see
+    /// [`CodeForm::follows_program`]).
+    #[serde(default)]
+    pub timezone_default: String,
     #[serde(default)]
     pub payout_percent: String,
     #[serde(default)]
@@ -209,6 +217,26 @@ pub fn validate_value(code: &str, mode: MatchMode) -> Result<String, String> {
 }
 
 impl CodeForm {
+    /// Whether the dates are in the program's time zone: the field was left
+    /// empty ("the program's time zone") or at the zone it defaulted to. So
+    /// a program changed on the form brings its zone, with or without the
+    /// page's script, and a zone chosen by hand stays.
+    pub fn follows_program(&self) -> bool {
+        let tz = self.timezone.trim();
+        tz.is_empty() || tz == self.timezone_default.trim()
+    }
+
+    /// The form as it is shown again (after an error) or first drawn for a
+    /// program of this zone: a zone left at its default becomes the
+    /// program's, which is then the default.
+    pub fn follow_program_zone(&mut self, program_zone: Option<Tz>) {
+        let Some(zone) = program_zone else { return };
+        if self.follows_program() && !self.timezone.trim().is_empty() {
+            self.timezone = zone.name().to_string();
+        }
+        self.timezone_default = zone.name().to_string();
+    }
+
     /// `program_tz` gives a program's time zone, the default for the dates.
     pub fn parse(
         &self,
@@ -269,10 +297,11 @@ impl CodeForm {
             CodeType::Restricted => (None, None),
         };
         let deal_id = optional_id(&mut errors, "deal_id", &self.deal_id, "deal").map(DealId);
-        let time_zone = if self.timezone.trim().is_empty() {
-            program_zone.unwrap_or(Tz::UTC)
-        } else {
-            match self.timezone.trim().parse::<Tz>() {
+        let time_zone = match program_zone {
+            Some(zone) if self.follows_program() => zone,
+            // No program (already an error): the dates are read in UTC.
+            None if self.timezone.trim().is_empty() => Tz::UTC,
+            _ => match self.timezone.trim().parse::<Tz>() {
                 Ok(tz) => tz,
                 Err(_) => {
                     errors.add(
@@ -281,7 +310,7 @@ impl CodeForm {
                     );
                     program_zone.unwrap_or(Tz::UTC)
                 }
-            }
+            },
         };
         let mut date = |field: &'static str, raw: &str| match parse_local(raw, time_zone) {
             Ok(v) => v,
@@ -326,6 +355,28 @@ impl CodeForm {
 }
 
 impl NewCode {
+    /// An edit keeps the stored dates the form could not show: the form
+    /// shows minutes, so a date posted back unchanged (the same minute in
+    /// the code's zone) keeps its seconds instead of moving, and the
+    /// history records no change nobody made.
+    pub fn keeping_dates_of(
+        mut self,
+        start: Option<DateTime<Utc>>,
+        end: Option<DateTime<Utc>>,
+    ) -> NewCode {
+        let tz = self.time_zone;
+        let same = |a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>| {
+            a.is_some() && format_input(a, tz) == format_input(b, tz)
+        };
+        if same(start, self.active_start) {
+            self.active_start = start;
+        }
+        if same(end, self.active_end) {
+            self.active_end = end;
+        }
+        self
+    }
+
     /// A new code with no start is active from now on (not from the
     /// beginning of time, so it never collides with codes of the past).
     pub fn starting_now(mut self, now: DateTime<Utc>) -> Result<NewCode, FieldErrors> {
@@ -341,6 +392,42 @@ impl NewCode {
             self.active_start = Some(now);
         }
         Ok(self)
+    }
+}
+
+/// The end that expiring a code at `at` (now when `None`) gives it, or why
+/// that is refused. An expired code stays as it is; a date before the
+/// code's start is refused (it used to become the start without a word).
+/// Expiring now a code that has not started yet ends it at its start: it
+/// never becomes active.
+pub fn expiry_end(
+    code: &str,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    tz: Tz,
+) -> Result<DateTime<Utc>, String> {
+    if let Some(e) = end.filter(|_| status_at(start, end, now) == CodeStatus::Expired) {
+        return Err(if e > now {
+            format!(
+                "{code} already ends at its start, {}: it never becomes active.",
+                format_human(e, tz)
+            )
+        } else {
+            format!("{code} already expired on {}.", format_human(e, tz))
+        });
+    }
+    match (at, start) {
+        (Some(a), Some(s)) if a < s => Err(format!(
+            "The expire date {} is before the code's start, {}: choose a date from the start on, \
+             or leave it empty to expire {code} now.",
+            format_human(a, tz),
+            format_human(s, tz)
+        )),
+        (Some(a), _) => Ok(a),
+        (None, Some(s)) if s > now => Ok(s),
+        (None, _) => Ok(now),
     }
 }
 
@@ -466,6 +553,113 @@ mod tests {
             )
         );
         assert_eq!(c.partner_id, Some(PartnerId(7)));
+    }
+
+    #[test]
+    fn the_zone_left_at_its_default_follows_the_program() {
+        // Drawn for a Berlin program, posted for the New York one (1).
+        let mut f = form();
+        f.timezone = "Europe/Berlin".into();
+        f.timezone_default = "Europe/Berlin".into();
+        f.active_start = "2026-07-01T09:00".into();
+        assert!(f.follows_program());
+        let c = f.parse(tz).expect("valid");
+        assert_eq!(c.time_zone, chrono_tz::America::New_York);
+        assert_eq!(
+            c.active_start,
+            Some(
+                Utc.with_ymd_and_hms(2026, 7, 1, 13, 0, 0)
+                    .single()
+                    .expect("utc")
+            )
+        );
+        // Chosen by hand: kept.
+        f.timezone = "Europe/Paris".into();
+        assert!(!f.follows_program());
+        assert_eq!(
+            f.parse(tz).expect("valid").time_zone,
+            chrono_tz::Europe::Paris
+        );
+        // Without the default (an older form, a script): the zone posted.
+        f.timezone = "Europe/Berlin".into();
+        f.timezone_default = String::new();
+        assert_eq!(
+            f.parse(tz).expect("valid").time_zone,
+            chrono_tz::Europe::Berlin
+        );
+        // Shown again: the program's zone, now the default.
+        let mut f = form();
+        f.timezone = "Europe/Berlin".into();
+        f.timezone_default = "Europe/Berlin".into();
+        f.follow_program_zone(Some(chrono_tz::America::New_York));
+        assert_eq!(
+            (f.timezone.as_str(), f.timezone_default.as_str()),
+            ("America/New_York", "America/New_York")
+        );
+        f.timezone = "Asia/Tokyo".into();
+        f.follow_program_zone(Some(chrono_tz::Europe::Berlin));
+        assert_eq!(
+            (f.timezone.as_str(), f.timezone_default.as_str()),
+            ("Asia/Tokyo", "Europe/Berlin")
+        );
+    }
+
+    #[test]
+    fn expiring_refuses_a_date_before_the_start() {
+        let t = |d: u32| {
+            Utc.with_ymd_and_hms(2026, 6, d, 12, 0, 0)
+                .single()
+                .expect("date")
+        };
+        let ny = chrono_tz::America::New_York;
+        let now = t(10);
+        // Active: now, or a chosen date from the start on.
+        assert_eq!(expiry_end("A", Some(t(1)), None, None, now, ny), Ok(now));
+        assert_eq!(
+            expiry_end("A", Some(t(1)), None, Some(t(1)), now, ny),
+            Ok(t(1))
+        );
+        assert_eq!(
+            expiry_end("A", Some(t(1)), None, Some(t(20)), now, ny),
+            Ok(t(20))
+        );
+        let e = expiry_end("A", Some(t(5)), None, Some(t(2)), now, ny).expect_err("before");
+        assert!(
+            e.contains("2026-06-02 08:00 EDT is before the code's start, 2026-06-05 08:00 EDT"),
+            "{e}"
+        );
+        // Scheduled: expired now it ends at its start (never active).
+        assert_eq!(expiry_end("S", Some(t(20)), None, None, now, ny), Ok(t(20)));
+        assert!(expiry_end("S", Some(t(20)), None, Some(t(15)), now, ny).is_err());
+        // Already expired, or ended at its start.
+        let e = expiry_end("X", Some(t(1)), Some(t(3)), None, now, ny).expect_err("expired");
+        assert_eq!(e, "X already expired on 2026-06-03 08:00 EDT.");
+        let e = expiry_end("C", Some(t(20)), Some(t(20)), None, now, ny).expect_err("cancelled");
+        assert!(e.contains("never becomes active"), "{e}");
+    }
+
+    #[test]
+    fn an_edit_keeps_the_seconds_of_dates_posted_back_unchanged() {
+        let stored = Utc.with_ymd_and_hms(2026, 5, 15, 19, 51, 28).single();
+        let mut f = form();
+        f.active_start = "2026-05-15T15:51".into(); // New York time
+        let c = f.parse(tz).expect("valid").keeping_dates_of(stored, None);
+        assert_eq!(c.active_start, stored);
+        f.active_start = "2026-05-15T15:52".into();
+        let c = f.parse(tz).expect("valid").keeping_dates_of(stored, None);
+        assert_eq!(
+            c.active_start,
+            Utc.with_ymd_and_hms(2026, 5, 15, 19, 52, 0).single(),
+            "a changed minute is the new date"
+        );
+    }
+
+    #[test]
+    fn labels_are_the_reference_vocabulary() {
+        assert_eq!(CodeType::Tracking.label(), "TRACKING");
+        assert_eq!(CreditRule::Winner.label(), "WINNER");
+        assert_eq!(MatchMode::Literal.label(), "Exact (LI)");
+        assert_eq!(MatchMode::Regex.label(), "Regex (RE)");
     }
 
     #[test]

@@ -225,20 +225,68 @@ pub fn code_search_pattern(q: &str) -> String {
     format!("{}%", escape_like(q.trim(), true))
 }
 
-fn filters(brand: BrandId, f: &CodeQuery, now: DateTime<Utc>, partner_hits: &[i64]) -> Where {
+/// The regex codes whose pattern starts with `^` or `(` (`^(?i)(SUMMER).*`),
+/// found by their literal part: the key without its leading `^`, `(`,
+/// `(?i)` and `(?:` (`promo_code_literal_key`, NULL for every other code;
+/// migration `code_literal_search`, with its partial index). Their key
+/// starts with `^` or `(`, so a search by key of a text that does not start
+/// so never finds them: the two searches find different codes. The `?` is
+/// the LIKE pattern.
+const LITERAL_MATCH: &str = "promo_code_literal_key(c.match_mode, c.code_key) LIKE ?";
+
+/// The LIKE pattern that finds regex codes by their literal part, when the
+/// search is one for that: not a text that starts with `^` or `(` (a pattern
+/// typed as stored, found by its key) or with `*` (a scan of every key,
+/// which finds the pattern's text anyway).
+fn literal_search_pattern(q: &str) -> Option<String> {
+    let q = q.trim();
+    (!q.starts_with(['^', '(', '*'])).then(|| code_search_pattern(q))
+}
+
+/// Which codes the search text selects.
+#[derive(Debug, Clone, Copy)]
+enum Search<'a> {
+    /// All it finds: codes whose key starts with it, regex codes whose
+    /// literal part does (when `literal`), and the codes of the partners
+    /// whose name contains it.
+    Any { partners: &'a [i64], literal: bool },
+    /// Only the codes whose key starts with it.
+    Key,
+    /// Only the regex codes found by their literal part.
+    Literal,
+}
+
+fn filters(brand: BrandId, f: &CodeQuery, now: DateTime<Utc>, search: Search<'_>) -> Where {
     let mut w = Where::default();
     w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
     if let Some(q) = &f.q {
         // Partners are few: their ids are looked up first, so the database
         // can combine the key index (code prefix) with the partner index.
         let pat = code_search_pattern(q);
-        if partner_hits.is_empty() {
-            w.push("c.code_key LIKE ?", vec![Bind::Text(pat)]);
-        } else {
-            w.push(
-                "(c.code_key LIKE ? OR c.partner_id = ANY(?))",
-                vec![Bind::Text(pat), Bind::Ints(partner_hits.to_vec())],
-            );
+        let literal = literal_search_pattern(q);
+        match search {
+            Search::Key => w.push("c.code_key LIKE ?", vec![Bind::Text(pat)]),
+            Search::Literal => w.push(LITERAL_MATCH, vec![Bind::Text(literal.unwrap_or(pat))]),
+            Search::Any {
+                partners,
+                literal: with_literal,
+            } => {
+                let mut sql = vec!["c.code_key LIKE ?"];
+                let mut binds = vec![Bind::Text(pat)];
+                if let (true, Some(l)) = (with_literal, literal) {
+                    sql.push(LITERAL_MATCH);
+                    binds.push(Bind::Text(l));
+                }
+                if !partners.is_empty() {
+                    sql.push("c.partner_id = ANY(?)");
+                    binds.push(Bind::Ints(partners.to_vec()));
+                }
+                if sql.len() == 1 {
+                    w.push(sql[0], binds);
+                } else {
+                    w.push(&format!("({})", sql.join(" OR ")), binds);
+                }
+            }
         }
     }
     match f.status {
@@ -291,28 +339,39 @@ enum DefaultOrder {
 }
 
 /// The list's ORDER BY; none for the sort by partner, which [`by_partner`]
-/// pages partner by partner.
-fn order_by(f: &CodeQuery, default: DefaultOrder) -> Option<String> {
+/// pages partner by partner. `few` (a search that matches fewer than
+/// `SEARCH_PROBE` codes through several indexes) sorts the matches instead
+/// of walking a sort index: `+ 0` and `+ interval '0 s'` keep the planner
+/// from reading the index in order while it looks for rare matches (which
+/// may all sit at its far end: a million rows read for 50).
+fn order_by(f: &CodeQuery, default: DefaultOrder, few: bool) -> Option<String> {
     let dir = if f.desc { "DESC" } else { "ASC" };
+    let (id, start, end) = if few {
+        (
+            "c.id + 0",
+            "(c.active_start + interval '0 s')",
+            "(c.active_end + interval '0 s')",
+        )
+    } else {
+        ("c.id", "c.active_start", "c.active_end")
+    };
     Some(match f.sort {
         None => match default {
             DefaultOrder::Newest => " ORDER BY c.id DESC".into(),
             DefaultOrder::NewestFew => " ORDER BY c.id + 0 DESC".into(),
             DefaultOrder::ByCode => " ORDER BY c.code_key, c.id".into(),
         },
-        Some(CodeSort::Created) => format!(" ORDER BY c.id {dir}"),
+        Some(CodeSort::Created) => format!(" ORDER BY {id} {dir}"),
         Some(CodeSort::Code) => format!(" ORDER BY c.code_key {dir}, c.id {dir}"),
         Some(CodeSort::Partner) => return None,
         // Read along promo_codes_start_idx / promo_codes_end_idx, backwards
         // when descending: no start is the earliest, no end the latest.
         Some(CodeSort::Start) if f.desc => {
-            " ORDER BY c.active_start DESC NULLS LAST, c.id DESC".into()
+            format!(" ORDER BY {start} DESC NULLS LAST, {id} DESC")
         }
-        Some(CodeSort::Start) => " ORDER BY c.active_start ASC NULLS FIRST, c.id ASC".into(),
-        Some(CodeSort::End) if f.desc => {
-            " ORDER BY c.active_end DESC NULLS FIRST, c.id DESC".into()
-        }
-        Some(CodeSort::End) => " ORDER BY c.active_end ASC NULLS LAST, c.id ASC".into(),
+        Some(CodeSort::Start) => format!(" ORDER BY {start} ASC NULLS FIRST, {id} ASC"),
+        Some(CodeSort::End) if f.desc => format!(" ORDER BY {end} DESC NULLS FIRST, {id} DESC"),
+        Some(CodeSort::End) => format!(" ORDER BY {end} ASC NULLS LAST, {id} ASC"),
     })
 }
 
@@ -349,6 +408,30 @@ pub struct CodePage {
     pub total: Total,
 }
 
+/// Whether the search finds regex codes by their literal part (few codes, on
+/// their own index): when it does not, the list keeps its plain plans.
+fn literal_hits(conn: &mut PgConnection, brand: BrandId, f: &CodeQuery) -> StoreResult<bool> {
+    let Some(pat) = f.q.as_deref().and_then(literal_search_pattern) else {
+        return Ok(false);
+    };
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        found: bool,
+    }
+    let mut w = Where::default();
+    w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
+    w.push(LITERAL_MATCH, vec![Bind::Text(pat)]);
+    let found: Found = w
+        .query(
+            "SELECT EXISTS (SELECT 1 FROM promo_codes c",
+            ") AS found",
+            vec![],
+        )
+        .get_result(conn)?;
+    Ok(found.found)
+}
+
 /// Partners whose name contains the search text.
 fn partners_named(conn: &mut PgConnection, brand: BrandId, f: &CodeQuery) -> StoreResult<Vec<i64>> {
     let Some(q) = &f.q else { return Ok(Vec::new()) };
@@ -374,24 +457,36 @@ pub fn list(
     known_estimate: Option<i64>,
 ) -> StoreResult<CodePage> {
     let hits = partners_named(conn, brand, f)?;
-    let w = filters(brand, f, now, &hits);
+    let literal = literal_hits(conn, brand, f)?;
+    let w = filters(
+        brand,
+        f,
+        now,
+        Search::Any {
+            partners: &hits,
+            literal,
+        },
+    );
     let offset = (i64::from(f.page) - 1) * PAGE_SIZE;
     // A search of codes only is listed by code. One that also matches
     // partner names probes how many codes match (at most a few thousand,
     // which the indexes find fast); few matches are sorted, many are read
-    // in index order.
+    // in index order. So is one that finds regex codes by their literal
+    // part, and any search sorted by partner (walking each partner's codes
+    // for rare matches reads them all).
+    let by_code = f.q.is_some() && hits.is_empty() && matches!(f.sort, None | Some(CodeSort::Code));
+    let several_indexes = !hits.is_empty() || literal;
+    let few = f.q.is_some()
+        && !by_code
+        && (several_indexes || f.sort == Some(CodeSort::Partner))
+        && w.count_upto(conn, "", SEARCH_PROBE)? < SEARCH_PROBE;
     let default = match f.q {
         Some(_) if hits.is_empty() => DefaultOrder::ByCode,
-        Some(_) => {
-            if w.count_upto(conn, "", SEARCH_PROBE)? < SEARCH_PROBE {
-                DefaultOrder::NewestFew
-            } else {
-                DefaultOrder::Newest
-            }
-        }
-        None => DefaultOrder::Newest,
+        Some(_) if few => DefaultOrder::NewestFew,
+        Some(_) | None => DefaultOrder::Newest,
     };
-    let rows: Vec<CodeRow> = match order_by(f, default) {
+    let rows: Vec<CodeRow> = match order_by(f, default, few) {
+        Some(_) if literal && by_code => by_code_with_literals(conn, brand, f, now, offset)?,
         Some(order) => w
             .query(
                 &format!("SELECT {LITE_COLUMNS} FROM promo_codes c "),
@@ -399,6 +494,7 @@ pub fn list(
                 vec![Bind::Int(PAGE_SIZE), Bind::Int(offset)],
             )
             .load(conn)?,
+        None if few => few_by_partner(conn, &w, f.desc, offset)?,
         None => by_partner(conn, brand, &w, f.desc, offset)?,
     };
     // A first page that is not full is the whole result: no count needed.
@@ -435,6 +531,71 @@ pub fn list(
         Total::About(estimate.max(COUNT_CAP + 1).max(offset + rows.len() as i64))
     };
     Ok(CodePage { rows, total })
+}
+
+/// A page of a search listed by code that also finds regex codes by their
+/// literal part. The codes found by key and those found by literal part are
+/// read apart, each along its own index in order and no further than the
+/// page, and merged by the text they were found by (so `^NCRX[0-9]{3}$`
+/// lists among the codes starting with NCRX). An OR of the two would walk
+/// the whole key index.
+fn by_code_with_literals(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    f: &CodeQuery,
+    now: DateTime<Utc>,
+    offset: i64,
+) -> StoreResult<Vec<CodeRow>> {
+    let dir = if f.desc { "DESC" } else { "ASC" };
+    let take = vec![Bind::Int(offset + PAGE_SIZE)];
+    let by_key = filters(brand, f, now, Search::Key).query(
+        "(SELECT c.id, c.code_key AS found_by FROM promo_codes c",
+        &format!(" ORDER BY c.code_key {dir}, c.id {dir} LIMIT ?)"),
+        take.clone(),
+    );
+    let by_literal = filters(brand, f, now, Search::Literal).query(
+        "(SELECT c.id, promo_code_literal_key(c.match_mode, c.code_key) AS found_by FROM promo_codes c",
+        &format!(
+            " ORDER BY promo_code_literal_key(c.match_mode, c.code_key) {dir}, c.id {dir} LIMIT ?)"
+        ),
+        take,
+    );
+    let mut binds = by_key.binds;
+    binds.extend(by_literal.binds);
+    binds.extend([Bind::Int(brand.0), Bind::Int(PAGE_SIZE), Bind::Int(offset)]);
+    Ok(Prepared {
+        sql: format!(
+            "SELECT {LITE_COLUMNS} FROM ({} UNION ALL {}) k \
+             JOIN promo_codes c ON c.brand_id = ? AND c.id = k.id \
+             ORDER BY k.found_by {dir}, k.id {dir} LIMIT ? OFFSET ?",
+            by_key.sql, by_literal.sql
+        ),
+        binds,
+    }
+    .load(conn)?)
+}
+
+/// A page of few matches (see `SEARCH_PROBE`) sorted by partner, in the
+/// order of [`by_partner`]: the matches are found by their indexes and
+/// sorted.
+fn few_by_partner(
+    conn: &mut PgConnection,
+    w: &Where,
+    desc: bool,
+    offset: i64,
+) -> StoreResult<Vec<CodeRow>> {
+    let dir = if desc { "DESC" } else { "ASC" };
+    Ok(w.query(
+        &format!(
+            "SELECT {LITE_COLUMNS} FROM promo_codes c \
+                 LEFT JOIN partners p ON p.brand_id = c.brand_id AND p.id = c.partner_id"
+        ),
+        &format!(
+            " ORDER BY p.id IS NULL, lower(p.name) {dir}, p.id {dir}, c.id DESC LIMIT ? OFFSET ?"
+        ),
+        vec![Bind::Int(PAGE_SIZE), Bind::Int(offset)],
+    )
+    .load(conn)?)
 }
 
 /// A page of the list sorted by partner name (then newest first), codes
@@ -508,7 +669,16 @@ pub fn export_batch(
     batch: i64,
 ) -> StoreResult<Vec<CodeRow>> {
     let hits = partners_named(conn, brand, f)?;
-    let mut w = filters(brand, f, now, &hits);
+    let literal = literal_hits(conn, brand, f)?;
+    let mut w = filters(
+        brand,
+        f,
+        now,
+        Search::Any {
+            partners: &hits,
+            literal,
+        },
+    );
     if let Some(a) = after {
         w.push("c.id < ?", vec![Bind::Int(a)]);
     }
@@ -990,8 +1160,9 @@ fn set_window(
     }
 }
 
-/// Expires a code at `at` (now when `None`). A code that has not started
-/// yet ends at its start: it never becomes active.
+/// Expires a code at `at` (now when `None`), by the rule of
+/// [`expiry_end`](crate::domain::code::expiry_end): a date before the code's
+/// start is refused with the reason.
 pub fn expire(
     conn: &mut PgConnection,
     brand: BrandId,
@@ -1000,21 +1171,15 @@ pub fn expire(
     at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> StoreResult<CodeRow> {
-    let at = at.unwrap_or(now);
     set_window(conn, brand, user, id, "expired", |c| {
-        if let Some(e) = c.active_end {
-            if e <= at.max(now) && e <= now {
-                return Err(format!(
-                    "{} already expired on {}.",
-                    c.code,
-                    crate::domain::code::format_human(e, c.tz())
-                ));
-            }
-        }
-        let end = match c.active_start {
-            Some(s) if s > at => s,
-            _ => at,
-        };
+        let end = crate::domain::code::expiry_end(
+            &c.code,
+            c.active_start,
+            c.active_end,
+            at,
+            now,
+            c.tz(),
+        )?;
         Ok((c.active_start, Some(end)))
     })
 }

@@ -25,6 +25,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../static/regex-tester.js"),
     ),
     (
+        "codes.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../../static/codes.js"),
+    ),
+    (
         "upload.js",
         "text/javascript; charset=utf-8",
         include_str!("../../static/upload.js"),

@@ -7,8 +7,8 @@ use super::layout::Layout;
 use super::session::{verify_claims, CurrentUser, SessionClaims};
 use super::{db, page, see_other, AppState};
 use crate::domain::code::{
-    csv_safe, format_human, format_input, parse_local, CodeForm, CodeQuery, CodeQueryForm,
-    CodeSort, CodeStatus, MatchMode, NewCode, PAGE_SIZE,
+    csv_safe, expiry_end, format_human, format_input, parse_local, CodeForm, CodeQuery,
+    CodeQueryForm, CodeSort, CodeStatus, MatchMode, NewCode, PAGE_SIZE,
 };
 use crate::domain::forms::FieldErrors;
 use crate::domain::matcher;
@@ -503,24 +503,31 @@ async fn new(
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::Manager)?;
     let choices = choices(&state, &user).await?;
+    // The program asked for, else the first one that tracks codes (a new
+    // code is rarely for a program with tracking off), else the first.
     let program = q
         .program
         .trim()
         .parse::<i64>()
         .ok()
-        .or(choices.programs.first().map(|p| p.id));
-    let tz = program
-        .and_then(|id| choices.programs.iter().find(|p| p.id == id))
-        .map(|p| p.time_zone.clone());
-    let form = CodeForm {
+        .filter(|id| choices.programs.iter().any(|p| p.id == *id))
+        .or(choices
+            .programs
+            .iter()
+            .find(|p| p.tracking_enabled)
+            .or(choices.programs.first())
+            .map(|p| p.id));
+    let zone = program.and_then(|id| program_zone(&choices.programs, id));
+    let mut form = CodeForm {
         program_id: program.map(|p| p.to_string()).unwrap_or_default(),
         code: q.code.trim().chars().take(500).collect(),
         code_type: "TRACKING".into(),
         credit_rule: "ALWAYS".into(),
         match_mode: "LI".into(),
-        timezone: tz.unwrap_or_else(|| "UTC".into()),
+        timezone: zone.map(|z| z.name()).unwrap_or("UTC").into(),
         ..Default::default()
     };
+    form.follow_program_zone(zone);
     Ok(page(
         StatusCode::OK,
         &form_page(&user, None, form, FieldErrors::new(), choices),
@@ -536,13 +543,29 @@ struct PostedCode {
     confirm_conflicts: String,
 }
 
+/// A program's time zone (UTC if its stored name no longer parses).
+fn program_zone(programs: &[Program], id: i64) -> Option<Tz> {
+    programs
+        .iter()
+        .find(|p| p.id == id)
+        .map(|p| p.time_zone.parse().unwrap_or(chrono_tz::UTC))
+}
+
 fn program_tz(programs: &[Program]) -> impl Fn(ProgramId) -> Option<Tz> + '_ {
-    move |id| {
-        programs
-            .iter()
-            .find(|p| p.id == id.0)
-            .map(|p| p.time_zone.parse().unwrap_or(chrono_tz::UTC))
-    }
+    move |id| program_zone(programs, id.0)
+}
+
+/// The posted form with its time zone settled: left at its default, it is
+/// the zone of the program posted (so a program changed without the page's
+/// script brings its zone), which the form shows again after an error.
+fn settle_zone(form: &mut CodeForm, choices: &Choices) {
+    let zone = form
+        .program_id
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|id| program_zone(&choices.programs, id));
+    form.follow_program_zone(zone);
 }
 
 /// Checks that the chosen partner and deal exist in the brand and that the
@@ -717,7 +740,8 @@ async fn create(
     posted: web::Form<PostedCode>,
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::Manager)?;
-    let posted = posted.into_inner();
+    let mut posted = posted.into_inner();
+    settle_zone(&mut posted.form, &*choices(&state, &user).await?);
     let form = posted.form.clone();
     let c = match validate(&state, &user, None, posted).await? {
         Ok(c) => c,
@@ -748,7 +772,7 @@ async fn create(
     }
 }
 
-fn form_of(r: &CodeRow) -> CodeForm {
+fn form_of(r: &CodeRow, choices: &Choices) -> CodeForm {
     let tz = r.tz();
     CodeForm {
         program_id: r.program_id.to_string(),
@@ -761,6 +785,11 @@ fn form_of(r: &CodeRow) -> CodeForm {
         active_start: format_input(r.active_start, tz),
         active_end: format_input(r.active_end, tz),
         timezone: r.time_zone.clone(),
+        // The program's zone, which the field follows when the program
+        // changes, unless the code has a zone of its own.
+        timezone_default: program_zone(&choices.programs, r.program_id)
+            .map(|z| z.name().to_string())
+            .unwrap_or_default(),
         payout_percent: r
             .payout_percent
             .map(|d| d.normalize().to_string())
@@ -789,13 +818,8 @@ async fn edit(
     })
     .await?;
     let choices = choices(&state, &user).await?;
-    let mut tpl = form_page(
-        &user,
-        Some(id.0),
-        form_of(&row),
-        FieldErrors::new(),
-        choices,
-    );
+    let form = form_of(&row, &choices);
+    let mut tpl = form_page(&user, Some(id.0), form, FieldErrors::new(), choices);
     tpl.value_locked = locked;
     Ok(page(StatusCode::OK, &tpl))
 }
@@ -809,11 +833,12 @@ async fn update(
 ) -> Result<HttpResponse, AppError> {
     user.require(Role::Manager)?;
     let (brand, uid, id) = (user.brand(), user.id(), CodeId(id.into_inner()));
-    db(&state, move |c| codes::get(c, brand, id)).await?;
-    let posted = posted.into_inner();
+    let before = db(&state, move |c| codes::get(c, brand, id)).await?;
+    let mut posted = posted.into_inner();
+    settle_zone(&mut posted.form, &*choices(&state, &user).await?);
     let form = posted.form.clone();
     let c = match validate(&state, &user, Some(id.0), posted).await? {
-        Ok(c) => c,
+        Ok(c) => c.keeping_dates_of(before.active_start, before.active_end),
         Err(res) => return Ok(res),
     };
     match db(&state, move |conn| codes::update(conn, brand, uid, id, &c)).await {
@@ -845,6 +870,11 @@ struct ShowPage {
     created: String,
     history: Vec<HistoryView>,
     results: CodeResults,
+    /// The expire form (in a dialog here): its value and refusal.
+    scheduled: bool,
+    expire_at: String,
+    expire_error: Option<String>,
+    in_dialog: bool,
 }
 
 struct HistoryView {
@@ -854,28 +884,100 @@ struct HistoryView {
     changes: Vec<(String, String, String)>,
 }
 
-fn history_view(h: HistoryRow, tz: Tz) -> HistoryView {
-    let shown = |v: &serde_json::Value| -> String {
-        match v {
-            serde_json::Value::Null => "—".into(),
-            serde_json::Value::String(s) => match DateTime::parse_from_rfc3339(s) {
-                Ok(t) => format_human(t.with_timezone(&Utc), tz),
-                Err(_) if s.is_empty() => "—".into(),
-                Err(_) => s.clone(),
-            },
-            other => other.to_string(),
-        }
+/// The fields a history entry may name, in the form's order, with their
+/// labels.
+const HISTORY_FIELDS: &[(&str, &str)] = &[
+    ("upload", "upload"),
+    ("program_id", "program"),
+    ("code", "code"),
+    ("code_type", "type"),
+    ("match_mode", "match mode"),
+    ("partner_id", "partner"),
+    ("credit_rule", "credit rule"),
+    ("deal_id", "deal"),
+    ("active_start", "active start"),
+    ("active_end", "active end"),
+    ("time_zone", "time zone"),
+    ("payout_percent", "payout percent"),
+    ("payout_flat", "payout flat"),
+    ("comments", "comments"),
+];
+
+/// How a value of a history entry reads: names for the ids of programs,
+/// partners and deals (as they are named now), the reference vocabulary
+/// for types and modes, dates in the code's zone.
+fn history_value(field: &str, v: &serde_json::Value, tz: Tz, choices: &Choices) -> String {
+    use serde_json::Value;
+    let id = v.as_i64();
+    let named = |name: Option<&str>| match (name, id) {
+        (Some(n), _) => n.to_string(),
+        (None, Some(i)) => format!("#{i}"),
+        (None, None) => v.to_string(),
     };
-    let mut changes: Vec<(String, String, String)> = h
+    match (field, v) {
+        (_, Value::Null) => "—".into(),
+        (_, Value::String(s)) if s.is_empty() => "—".into(),
+        ("program_id", _) => named(
+            choices
+                .programs
+                .iter()
+                .find(|p| Some(p.id) == id)
+                .map(|p| p.name.as_str()),
+        ),
+        ("partner_id", _) => named(
+            choices
+                .partners
+                .iter()
+                .find(|p| Some(p.id) == id)
+                .map(|p| p.name.as_str()),
+        ),
+        ("deal_id", _) => named(
+            choices
+                .deals
+                .iter()
+                .find(|d| Some(d.id) == id)
+                .map(|d| d.name.as_str()),
+        ),
+        ("upload", _) => format!("upload #{v}"),
+        ("match_mode", Value::String(s)) => MatchMode::parse(s)
+            .map(|m| m.label().to_string())
+            .unwrap_or_else(|| s.clone()),
+        ("active_start" | "active_end", Value::String(s)) => DateTime::parse_from_rfc3339(s)
+            .map(|t| format_human(t.with_timezone(&Utc), tz))
+            .unwrap_or_else(|_| s.clone()),
+        (_, Value::String(s)) => s.clone(),
+        (_, other) => other.to_string(),
+    }
+}
+
+fn history_view(h: HistoryRow, tz: Tz, choices: &Choices) -> HistoryView {
+    let order = |k: &str| {
+        HISTORY_FIELDS
+            .iter()
+            .position(|(f, _)| *f == k)
+            .unwrap_or(HISTORY_FIELDS.len())
+    };
+    let mut fields: Vec<(&String, &serde_json::Value)> = h
         .changes
         .as_object()
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.replace('_', " "), shown(&v[0]), shown(&v[1])))
-                .collect()
-        })
+        .map(|m| m.iter().collect())
         .unwrap_or_default();
-    changes.sort();
+    fields.sort_by_key(|(k, _)| (order(k), k.as_str()));
+    let changes = fields
+        .into_iter()
+        .map(|(k, v)| {
+            let label = HISTORY_FIELDS
+                .iter()
+                .find(|(f, _)| f == k)
+                .map(|(_, l)| l.to_string())
+                .unwrap_or_else(|| k.replace('_', " "));
+            (
+                label,
+                history_value(k, &v[0], tz, choices),
+                history_value(k, &v[1], tz, choices),
+            )
+        })
+        .collect();
     HistoryView {
         when: format_human(h.changed_at, tz),
         who: h.changed_by.unwrap_or_else(|| "system".into()),
@@ -899,6 +1001,7 @@ async fn show(
         ))
     })
     .await?;
+    let choices = choices(&state, &user).await?;
     let now = Utc::now();
     let tz = code.tz();
     let (start, end) = display_window(&code);
@@ -908,9 +1011,16 @@ async fn show(
         start,
         end,
         created: format_human(code.created_at, tz),
-        history: history.into_iter().map(|h| history_view(h, tz)).collect(),
+        history: history
+            .into_iter()
+            .map(|h| history_view(h, tz, &choices))
+            .collect(),
         results,
+        scheduled: code.status(now) == CodeStatus::Scheduled,
         code,
+        expire_at: String::new(),
+        expire_error: None,
+        in_dialog: true,
     };
     Ok(page(StatusCode::OK, &tpl))
 }
@@ -929,6 +1039,65 @@ struct ReactivateForm {
     active_end: String,
 }
 
+/// The confirmation of an expiry (the page's dialog without script), and
+/// the same form again with the reason when an expiry is refused.
+#[derive(Template)]
+#[template(path = "codes/expire.html")]
+struct ExpirePage {
+    layout: Layout,
+    code: CodeRow,
+    start: String,
+    end: String,
+    scheduled: bool,
+    expire_at: String,
+    expire_error: Option<String>,
+    in_dialog: bool,
+}
+
+fn expire_page(
+    user: &CurrentUser,
+    code: CodeRow,
+    expire_at: String,
+    expire_error: Option<String>,
+) -> ExpirePage {
+    let (start, end) = display_window(&code);
+    ExpirePage {
+        layout: user.layout("codes", format!("Expire {}", code.code)),
+        scheduled: code.status(Utc::now()) == CodeStatus::Scheduled,
+        code,
+        start,
+        end,
+        expire_at,
+        expire_error,
+        in_dialog: false,
+    }
+}
+
+#[get("/codes/{id}/expire")]
+async fn expire_confirm(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Manager)?;
+    let (brand, id) = (user.brand(), CodeId(id.into_inner()));
+    let row = db(&state, move |c| codes::get(c, brand, id)).await?;
+    // An expired code cannot be expired again: the page says so first.
+    let refusal = expiry_end(
+        &row.code,
+        row.active_start,
+        row.active_end,
+        None,
+        Utc::now(),
+        row.tz(),
+    )
+    .err();
+    Ok(page(
+        StatusCode::OK,
+        &expire_page(&user, row, String::new(), refusal),
+    ))
+}
+
 #[post("/codes/{id}/expire")]
 async fn expire(
     state: web::Data<AppState>,
@@ -939,17 +1108,23 @@ async fn expire(
     user.require(Role::Manager)?;
     let (brand, uid, id) = (user.brand(), user.id(), CodeId(id.into_inner()));
     let row = db(&state, move |c| codes::get(c, brand, id)).await?;
-    let at = match parse_local(&form.at, row.tz()) {
+    let typed = form.into_inner().at;
+    // A refusal (a bad date, one before the start, an expired code) shows
+    // the form again with the reason; nothing changes.
+    let refused = |row: CodeRow, m: String| {
+        page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &expire_page(&user, row, typed.trim().to_string(), Some(m)),
+        )
+    };
+    let at = match parse_local(&typed, row.tz()) {
         Ok(at) => at,
-        Err(m) => {
-            user.flash("error", m);
-            return Ok(see_other(&format!("/codes/{id}")));
-        }
+        Err(m) => return Ok(refused(row, m)),
     };
     let now = Utc::now();
     match db(&state, move |c| codes::expire(c, brand, uid, id, at, now)).await {
         Ok(r) => user.flash("success", format!("{} expired.", r.code)),
-        Err(AppError::Conflict(m)) => user.flash("error", m),
+        Err(AppError::Conflict(m)) => return Ok(refused(row, m)),
         Err(e) => return Err(e),
     }
     Ok(see_other(&format!("/codes/{id}")))
@@ -1163,6 +1338,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(create)
         .service(bulk)
         .service(edit)
+        .service(expire_confirm)
         .service(expire)
         .service(reactivate)
         .service(show)

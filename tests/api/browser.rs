@@ -324,3 +324,121 @@ async fn the_regex_tester_updates_as_you_type() {
     })
     .await;
 }
+
+/// Saves a screenshot of the page under target/screenshots (to look at).
+async fn save_screenshot(b: &Browser, name: &str) {
+    use base64::Engine;
+    let v = b.cmd(reqwest::Method::GET, "/screenshot", None).await;
+    let Some(png) = v
+        .as_str()
+        .and_then(|s| base64::engine::general_purpose::STANDARD.decode(s).ok())
+    else {
+        return;
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join(format!("{name}.png")), png);
+}
+
+async fn wait_for(b: &Browser, script: &str, want: Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = b.exec(script).await;
+        if got == want {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting on {script}: {got}, want {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[actix_web::test]
+async fn the_code_forms_time_zone_follows_the_program() {
+    let app = TestApp::spawn().await;
+    let brand = app.brand("Acme");
+    let eu = crate::codes::eu_program(&app, &brand);
+    app.user(&brand, "max@acme.test", Role::Manager);
+    let b = Browser::start().await;
+    b.login(&app.addr, "max@acme.test").await;
+    b.goto(&format!("{}/codes/new", app.addr)).await;
+    let zone = "return document.getElementById('timezone').value";
+    assert_eq!(b.exec(zone).await, json!("America/New_York"));
+    b.click(&format!("#program_id option[value='{eu}']")).await;
+    wait_for(&b, zone, json!("Europe/Berlin")).await;
+    save_screenshot(&b, "code-form-zone-follows-program").await;
+    // A zone chosen by hand stays when the program changes again.
+    b.click("#timezone option[value='Asia/Tokyo']").await;
+    b.click(&format!("#program_id option[value='{}']", brand.program.0))
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(b.exec(zone).await, json!("Asia/Tokyo"));
+    // Back to the program's zone, then to Berlin's: saved in Berlin time.
+    b.click("#timezone option[value='America/New_York']").await;
+    b.click(&format!("#program_id option[value='{eu}']")).await;
+    wait_for(&b, zone, json!("Europe/Berlin")).await;
+    b.click("#code_type option[value='RESTRICTED']").await;
+    b.type_into("#code", "BERLINCODE").await;
+    b.click("button.btn-primary[type=submit]").await;
+    b.wait_text("main", |t| t.contains("Promo code BERLINCODE created."))
+        .await;
+    let row: Vec<String> = {
+        use diesel::prelude::*;
+        promodesk::db::schema::promo_codes::table
+            .filter(promodesk::db::schema::promo_codes::code.eq("BERLINCODE"))
+            .select(promodesk::db::schema::promo_codes::time_zone)
+            .load(&mut app.conn())
+            .expect("row")
+    };
+    assert_eq!(row, vec!["Europe/Berlin".to_string()]);
+}
+
+#[actix_web::test]
+async fn expire_asks_in_a_dialog() {
+    let app = TestApp::spawn().await;
+    let brand = app.brand("Acme");
+    app.user(&brand, "max@acme.test", Role::Manager);
+    let c = app.login("max@acme.test").await;
+    let program = brand.program.0.to_string();
+    let res = c
+        .post(
+            "/codes",
+            &[
+                ("program_id", program.as_str()),
+                ("code", "DIALOG10"),
+                ("code_type", "RESTRICTED"),
+                ("match_mode", "LI"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let path = crate::helpers::location(&res);
+    let b = Browser::start().await;
+    b.login(&app.addr, "max@acme.test").await;
+    b.goto(&format!("{}{path}", app.addr)).await;
+    let open = "return document.getElementById('expire-dialog').open";
+    assert_eq!(b.exec(open).await, json!(false));
+    b.click("a[data-dialog='expire-dialog']").await;
+    wait_for(&b, open, json!(true)).await;
+    assert!(b.url().await.ends_with(&path), "no confirmation page");
+    save_screenshot(&b, "code-expire-dialog").await;
+    let ended = || {
+        use diesel::prelude::*;
+        promodesk::db::schema::promo_codes::table
+            .filter(promodesk::db::schema::promo_codes::code.eq("DIALOG10"))
+            .select(promodesk::db::schema::promo_codes::active_end)
+            .first::<Option<chrono::DateTime<chrono::Utc>>>(&mut app.conn())
+            .expect("row")
+    };
+    b.click("#expire-dialog button[formmethod=dialog]").await;
+    wait_for(&b, open, json!(false)).await;
+    assert_eq!(ended(), None, "cancelled: nothing changed");
+    b.click("a[data-dialog='expire-dialog']").await;
+    wait_for(&b, open, json!(true)).await;
+    b.click("#expire-dialog button.btn-danger").await;
+    b.wait_text("main", |t| t.contains("DIALOG10 expired."))
+        .await;
+    assert!(ended().is_some());
+}

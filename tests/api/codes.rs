@@ -90,7 +90,7 @@ async fn create_exact_and_regex_codes_and_see_them() {
         ])
         .await;
     let (_, page) = f.c.page(&format!("/codes/{re}")).await;
-    assert!(page.contains("RE (regular expression, whole code)"));
+    assert!(page.contains("Regex (RE): the pattern matches the whole code"));
     let (_, list) = f.c.page("/codes").await;
     assert!(
         list.contains("Summer10")
@@ -382,6 +382,53 @@ async fn sorts_by_partner_start_and_end_page_through_every_code_in_order() {
     assert_eq!(walk("end").await, order(&v), "by end, soonest first");
     v.reverse();
     assert_eq!(walk("-end").await, order(&v), "by end, never-ending first");
+
+    // A search with few matches sorts them (instead of walking an index):
+    // the same orders, of the matches only.
+    let walk_q = |q: &'static str, sort: &'static str| {
+        let c = &f.c;
+        async move {
+            let mut all = Vec::new();
+            for page in 1..=3 {
+                let (status, html) = c
+                    .page(&format!("/codes?q={q}&sort={sort}&page={page}"))
+                    .await;
+                assert_eq!(status, 200);
+                all.extend(codes_in(&html));
+            }
+            all
+        }
+    };
+    let by_code = |v: &[&Made], keep: &dyn Fn(&Made) -> bool| {
+        v.iter()
+            .filter(|m| keep(m))
+            .map(|m| m.code.clone())
+            .collect::<Vec<_>>()
+    };
+    let s0 = |m: &Made| m.code.starts_with("S0");
+    let dealers = |m: &Made| m.name.contains("deal");
+    v.sort_by_key(|m| (m.partner.is_none(), m.name, m.partner, Reverse(m.id)));
+    assert_eq!(walk_q("s0", "partner").await, by_code(&v, &s0));
+    assert_eq!(walk_q("deal", "partner").await, by_code(&v, &dealers));
+    v.sort_by_key(|m| {
+        (
+            m.partner.is_none(),
+            Reverse(m.name),
+            Reverse(m.partner),
+            Reverse(m.id),
+        )
+    });
+    assert_eq!(walk_q("s0", "-partner").await, by_code(&v, &s0));
+    v.sort_by_key(|m| (m.start, m.id));
+    assert_eq!(walk_q("deal", "start").await, by_code(&v, &dealers));
+    v.reverse();
+    assert_eq!(walk_q("deal", "-start").await, by_code(&v, &dealers));
+    v.sort_by_key(|m| (m.end.is_none(), m.end, m.id));
+    assert_eq!(walk_q("deal", "end").await, by_code(&v, &dealers));
+    v.reverse();
+    assert_eq!(walk_q("deal", "-end").await, by_code(&v, &dealers));
+    v.sort_by_key(|m| m.id);
+    assert_eq!(walk_q("deal", "created").await, by_code(&v, &dealers));
 }
 
 #[derive(diesel::QueryableByName)]
@@ -922,4 +969,554 @@ async fn a_search_by_code_lists_the_matches_by_code() {
     let (_, page) = f.c.page("/codes").await;
     let newest = page.find(">WINTER<").expect("WINTER listed");
     assert!(newest < page.find(">SUMB<").expect("SUMB listed"));
+}
+
+/// A second program of the brand: Berlin, tracking off. Its name sorts
+/// before the fixture's "Acme US".
+pub fn eu_program(app: &TestApp, brand: &Brand) -> i64 {
+    promodesk::store::programs::create(
+        &mut app.conn(),
+        brand.id,
+        &promodesk::domain::program::ProgramSettings {
+            name: "Acme EU".into(),
+            time_zone: "Europe/Berlin".into(),
+            currency: "EUR".into(),
+            landing_url: "https://shop.example/eu/".into(),
+            referral_window_days: 30,
+            locking_days: 30,
+            tracking_enabled: false,
+        },
+    )
+    .expect("program")
+    .id
+}
+
+/// The value of the hidden field or selected option named `name` on a form.
+fn form_value(html: &str, name: &str) -> Option<String> {
+    let hidden = format!("name=\"{name}\" value=\"");
+    if let Some(i) = html.find(&hidden) {
+        let rest = &html[i + hidden.len()..];
+        return rest.split('"').next().map(str::to_string);
+    }
+    let select = html.split(&format!("name=\"{name}\"")).nth(1)?;
+    let select = select.split("</select>").next()?;
+    let selected = select.split("<option").find(|o| o.contains(" selected"))?;
+    selected
+        .split("value=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .map(str::to_string)
+}
+
+#[actix_web::test]
+async fn a_new_code_defaults_to_a_tracking_program_and_its_time_zone() {
+    let f = fixture().await;
+    let eu = eu_program(&f.app, &f.brand);
+    let (status, form) = f.c.page("/codes/new").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        form_value(&form, "program_id").as_deref(),
+        Some(f.brand.program.0.to_string().as_str()),
+        "the program with tracking on, not the first by name (tracking off)"
+    );
+    assert_eq!(
+        form_value(&form, "timezone").as_deref(),
+        Some("America/New_York")
+    );
+    assert_eq!(
+        form_value(&form, "timezone_default").as_deref(),
+        Some("America/New_York")
+    );
+    assert!(
+        form.contains(&format!(
+            "<option value=\"{eu}\" data-time-zone=\"Europe/Berlin\""
+        )),
+        "each program names its zone for the page's script"
+    );
+    // Asked for, the other program and its zone.
+    let (_, form) = f.c.page(&format!("/codes/new?program={eu}")).await;
+    assert_eq!(
+        form_value(&form, "program_id").as_deref(),
+        Some(eu.to_string().as_str())
+    );
+    assert_eq!(
+        form_value(&form, "timezone").as_deref(),
+        Some("Europe/Berlin")
+    );
+}
+
+#[actix_web::test]
+async fn a_code_for_another_program_with_the_zone_left_at_its_default_gets_that_programs_zone() {
+    let f = fixture().await;
+    let eu = eu_program(&f.app, &f.brand);
+    // The form drawn for the Berlin program; the user picks the New York
+    // one and leaves the zone as it was (no script changed it).
+    let (_, form) = f.c.page(&format!("/codes/new?program={eu}")).await;
+    let shown = form_value(&form, "timezone_default").expect("the zone the form defaulted to");
+    assert_eq!(shown, "Europe/Berlin");
+    let us = f.brand.program.0.to_string();
+    let id = f
+        .code(&[
+            ("code", "USNINE"),
+            ("program_id", &us),
+            ("timezone", &shown),
+            ("timezone_default", &shown),
+            ("active_start", "2026-07-01T09:00"),
+        ])
+        .await;
+    let row = f.row(id);
+    assert_eq!(row.time_zone, "America/New_York");
+    assert_eq!(
+        row.active_start,
+        Utc.with_ymd_and_hms(2026, 7, 1, 13, 0, 0).single(),
+        "09:00 New York time (EDT)"
+    );
+    // A zone chosen by hand stays, whatever the program.
+    let id = f
+        .code(&[
+            ("code", "PARISNINE"),
+            ("program_id", &us),
+            ("timezone", "Europe/Paris"),
+            ("timezone_default", &shown),
+            ("active_start", "2026-07-01T09:00"),
+        ])
+        .await;
+    assert_eq!(f.row(id).time_zone, "Europe/Paris");
+    // After an error the form shows the program's zone, now its default.
+    let res = f
+        .create(&[
+            ("code", ""),
+            ("program_id", &us),
+            ("timezone", &shown),
+            ("timezone_default", &shown),
+        ])
+        .await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.expect("body");
+    assert_eq!(
+        form_value(&body, "timezone").as_deref(),
+        Some("America/New_York")
+    );
+    assert_eq!(
+        form_value(&body, "timezone_default").as_deref(),
+        Some("America/New_York")
+    );
+
+    // The edit form: the default is the program's zone; moved to the
+    // Berlin program with the zone left, the code takes Berlin's.
+    let (_, edit) =
+        f.c.page(&format!(
+            "/codes/{}/edit",
+            f.code(&[("code", "MOVEME")]).await
+        ))
+        .await;
+    assert_eq!(
+        form_value(&edit, "timezone_default").as_deref(),
+        Some("America/New_York")
+    );
+    let moving = f.code(&[("code", "MOVING")]).await;
+    let eu_s = eu.to_string();
+    let res =
+        f.c.post(
+            &format!("/codes/{moving}"),
+            &[
+                ("program_id", eu_s.as_str()),
+                ("code", "MOVING"),
+                ("code_type", "RESTRICTED"),
+                ("match_mode", "LI"),
+                ("timezone", "America/New_York"),
+                ("timezone_default", "America/New_York"),
+                ("active_start", "2026-07-01T09:00"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let row = f.row(moving);
+    assert_eq!(row.time_zone, "Europe/Berlin");
+    assert_eq!(
+        row.active_start,
+        Utc.with_ymd_and_hms(2026, 7, 1, 7, 0, 0).single(),
+        "09:00 Berlin time (CEST)"
+    );
+}
+
+#[actix_web::test]
+async fn regex_codes_are_found_by_their_literal_part() {
+    let f = fixture().await;
+    for (code, mode) in [
+        ("^NCRX[0-9]{3}$", "RE"),
+        ("^(?i)(nclx).*", "RE"),
+        ("NC[0-9]+", "RE"),
+        ("XNC.*", "RE"),
+        ("NCAA", "LI"),
+        ("NOPE", "LI"),
+    ] {
+        f.code(&[("code", code), ("match_mode", mode)]).await;
+    }
+    let (status, page) = f.c.page("/codes?q=NC").await;
+    assert_eq!(status, 200);
+    // Listed by the text they were found by: nc[0-9]+, ncaa, nclx).*, ncrx...
+    assert_eq!(
+        codes_in(&page),
+        vec!["NC[0-9]+", "NCAA", "^(?i)(nclx).*", "^NCRX[0-9]{3}$"],
+        "{page}"
+    );
+    assert!(page.contains("4 codes"));
+    let (_, page) = f.c.page("/codes?q=NC&sort=-code").await;
+    assert_eq!(
+        codes_in(&page),
+        vec!["^NCRX[0-9]{3}$", "^(?i)(nclx).*", "NCAA", "NC[0-9]+"]
+    );
+    let (_, page) = f.c.page("/codes?q=ncrx").await;
+    assert_eq!(codes_in(&page), vec!["^NCRX[0-9]{3}$"]);
+    let (_, page) = f.c.page("/codes?q=%5ENCRX").await;
+    assert_eq!(
+        codes_in(&page),
+        vec!["^NCRX[0-9]{3}$"],
+        "as stored, by its key"
+    );
+    let (_, page) = f.c.page("/codes?q=NC&match_mode=RE&sort=-created").await;
+    assert_eq!(
+        codes_in(&page),
+        vec!["NC[0-9]+", "^(?i)(nclx).*", "^NCRX[0-9]{3}$"],
+        "with other filters and sorts too (newest first)"
+    );
+    // With partners found by name too, and in the export.
+    f.app.partner(&f.brand, 300, "NC Deals");
+    let (_, page) = f.c.page("/codes?q=nc").await;
+    let mut found = codes_in(&page);
+    found.sort();
+    assert_eq!(
+        found,
+        vec!["NCAA", "NC[0-9]+", "^(?i)(nclx).*", "^NCRX[0-9]{3}$"]
+    );
+    let csv = f.c.get("/codes.csv?q=nc").await.text().await.expect("csv");
+    assert!(csv.contains("^NCRX[0-9]{3}$") && csv.contains("^(?i)(nclx).*"));
+    assert!(!csv.contains("XNC.*") && !csv.contains("NOPE"));
+}
+
+#[actix_web::test]
+async fn a_search_finding_regex_codes_pages_through_every_match_in_order() {
+    let f = fixture().await;
+    let mut conn = f.app.conn();
+    let mut expected: Vec<(String, String)> = Vec::new();
+    let mut insert = |code: &str, mode: &str, found_by: &str| {
+        diesel::sql_query(
+            "INSERT INTO promo_codes (brand_id, program_id, code, code_type, match_mode, time_zone) \
+             VALUES ($1, $2, $3, 'RESTRICTED', $4, 'UTC')",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(f.brand.id.0)
+        .bind::<diesel::sql_types::BigInt, _>(f.brand.program.0)
+        .bind::<diesel::sql_types::Text, _>(code)
+        .bind::<diesel::sql_types::Text, _>(mode)
+        .execute(&mut conn)
+        .expect("insert");
+        expected.push((found_by.to_string(), code.to_string()));
+    };
+    for i in 0..55 {
+        insert(&format!("NCB{i:02}"), "LI", &format!("ncb{i:02}"));
+    }
+    insert("^NCA[0-9]+$", "RE", "nca[0-9]+$");
+    insert("^(NCB30X)", "RE", "ncb30x)");
+    insert("(?i)NCZ.*", "RE", "ncz.*");
+    insert("OTHER", "LI", "");
+    expected.retain(|(k, _)| !k.is_empty());
+    expected.sort();
+    let want: Vec<String> = expected.into_iter().map(|(_, c)| c).collect();
+    let mut got = Vec::new();
+    for page in 1..=2 {
+        let (status, html) = f.c.page(&format!("/codes?q=NC&page={page}")).await;
+        assert_eq!(status, 200);
+        if page == 1 {
+            assert!(html.contains("58 codes"), "{html}");
+        }
+        got.extend(codes_in(&html));
+    }
+    assert_eq!(got, want);
+}
+
+#[actix_web::test]
+async fn expire_asks_first_without_script() {
+    let f = fixture().await;
+    let id = f.code(&[("code", "ASKME")]).await;
+    let (status, show) = f.c.page(&format!("/codes/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        show.contains(&format!(
+            "href=\"/codes/{id}/expire\" data-dialog=\"expire-dialog\""
+        )),
+        "{show}"
+    );
+    assert!(show.contains("<dialog id=\"expire-dialog\""));
+    assert!(show.contains("<script src=\"/static/codes.js\""));
+    // Without script the link opens the confirmation; nothing changes yet.
+    let (status, confirm) = f.c.page(&format!("/codes/{id}/expire")).await;
+    assert_eq!(status, 200);
+    assert!(confirm.contains("Expire <span class=\"mono\">ASKME</span>?"));
+    assert!(confirm.contains(&format!("action=\"/codes/{id}/expire\"")));
+    assert!(confirm.contains(&format!(
+        "<a class=\"btn btn-ghost\" href=\"/codes/{id}\">Cancel</a>"
+    )));
+    assert_eq!(f.row(id).active_end, None);
+    let res =
+        f.c.post(&format!("/codes/{id}/expire"), &[("at", "")])
+            .await;
+    assert_eq!(res.status(), 303);
+    assert!(f.row(id).active_end.is_some());
+    // Viewers are not asked.
+    f.app.user(&f.brand, "vic@acme.test", Role::Viewer);
+    let v = f.app.login("vic@acme.test").await;
+    assert_eq!(v.get(&format!("/codes/{id}/expire")).await.status(), 403);
+}
+
+#[actix_web::test]
+async fn an_expire_date_before_the_start_is_refused_and_nothing_changes() {
+    let f = fixture().await;
+    let id = f
+        .code(&[("code", "LATESTART"), ("active_start", "2030-03-01T00:00")])
+        .await;
+    let before = codes::history(&mut f.app.conn(), f.brand.id, CodeId(id)).expect("history");
+    let (status, confirm) = f.c.page(&format!("/codes/{id}/expire")).await;
+    assert_eq!(status, 200);
+    assert!(
+        confirm.contains("it then ends at its start and never becomes active.")
+            && confirm.contains("Not before the code's start, 2030-03-01 00:00 EST."),
+        "{confirm}"
+    );
+    let res =
+        f.c.post(
+            &format!("/codes/{id}/expire"),
+            &[("at", "2030-01-15T12:00")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.expect("body");
+    assert!(
+        body.contains(
+            "The expire date 2030-01-15 12:00 EST is before the code&#x27;s start, 2030-03-01 00:00 EST"
+        ) || body.contains(
+            "The expire date 2030-01-15 12:00 EST is before the code&#39;s start, 2030-03-01 00:00 EST"
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("value=\"2030-01-15T12:00\""),
+        "the date typed is kept"
+    );
+    assert!(body.contains("class=\"error\""));
+    let row = f.row(id);
+    assert_eq!(row.active_end, None, "unchanged");
+    assert_eq!(
+        row.active_start,
+        Utc.with_ymd_and_hms(2030, 3, 1, 5, 0, 0).single()
+    );
+    assert_eq!(
+        codes::history(&mut f.app.conn(), f.brand.id, CodeId(id))
+            .expect("history")
+            .len(),
+        before.len()
+    );
+    // A date that is not one: the same page, with the reason.
+    let res =
+        f.c.post(&format!("/codes/{id}/expire"), &[("at", "soon")])
+            .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.expect("body").contains("is not a date"));
+    // From the start on it is accepted (ending at the start: never active).
+    let res =
+        f.c.post(
+            &format!("/codes/{id}/expire"),
+            &[("at", "2030-03-01T00:00")],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(f.row(id).active_end, row.active_start);
+}
+
+#[actix_web::test]
+async fn bulk_expire_refuses_a_date_before_a_codes_start_for_that_code() {
+    let f = fixture().await;
+    let started = f
+        .code(&[("code", "STARTED"), ("active_start", "2026-01-01T00:00")])
+        .await;
+    let later = f
+        .code(&[("code", "LATER30"), ("active_start", "2030-03-01T00:00")])
+        .await;
+    let (a, b) = (started.to_string(), later.to_string());
+    let res =
+        f.c.post(
+            "/codes/bulk",
+            &[
+                ("action", "expire"),
+                ("ids", &a),
+                ("ids", &b),
+                ("active_end", "2029-06-01T00:00"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.expect("body");
+    assert!(body.contains("Expire: 1 done, 1 refused"), "{body}");
+    assert!(
+        body.contains("The expire date 2029-06-01 00:00 EDT is before the code"),
+        "{body}"
+    );
+    assert_eq!(
+        f.row(started).active_end,
+        Utc.with_ymd_and_hms(2029, 6, 1, 4, 0, 0).single()
+    );
+    assert_eq!(f.row(later).active_end, None, "not clamped to its start");
+}
+
+#[actix_web::test]
+async fn history_shows_names_and_the_reference_vocabulary() {
+    let f = fixture().await;
+    let id = f.code(&[("code", "NAMED")]).await;
+    let program = f.brand.program.0.to_string();
+    let other = f.other_partner.to_string();
+    let res =
+        f.c.post(
+            "/deals",
+            &[
+                ("program_id", program.as_str()),
+                ("name", "Winter Sale"),
+                ("kind", "PERCENT_OFF"),
+                ("value", "15"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let deal: i64 =
+        promodesk::store::deals::list(&mut f.app.conn(), f.brand.id).expect("deals")[0].id;
+    let deal = deal.to_string();
+    let res =
+        f.c.post(
+            &format!("/codes/{id}"),
+            &[
+                ("program_id", &program),
+                ("code", "NAMED"),
+                ("code_type", "TRACKING"),
+                ("partner_id", &other),
+                ("credit_rule", "WINNER"),
+                ("match_mode", "LI"),
+                ("deal_id", &deal),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let (status, page) = f.c.page(&format!("/codes/{id}")).await;
+    assert_eq!(status, 200);
+    for change in [
+        "<span>partner</span> <del>Coupon Planet</del> <ins>Deal Hunter</ins>",
+        "<span>deal</span> <del>—</del> <ins>Winter Sale</ins>",
+        "<span>credit rule</span> <del>ALWAYS</del> <ins>WINNER</ins>",
+        "<span>program</span> <del>—</del> <ins>Acme US</ins>",
+        "<span>match mode</span> <del>—</del> <ins>Exact (LI)</ins>",
+        "<span>type</span> <del>—</del> <ins>TRACKING</ins>",
+    ] {
+        assert!(page.contains(change), "{change}: {page}");
+    }
+    assert!(!page.contains("partner id") && !page.contains("deal id"));
+}
+
+#[actix_web::test]
+async fn enum_values_read_the_same_on_every_page() {
+    let f = fixture().await;
+    let re = f
+        .code(&[
+            ("code", "CASE.*"),
+            ("match_mode", "RE"),
+            ("credit_rule", "WINNER"),
+        ])
+        .await;
+    f.code(&[
+        ("code", "STAFFONLY"),
+        ("code_type", "RESTRICTED"),
+        ("partner_id", ""),
+        ("credit_rule", ""),
+    ])
+    .await;
+    let (status, list) = f.c.page("/codes").await;
+    assert_eq!(status, 200);
+    for text in [
+        ">TRACKING</option>",
+        ">RESTRICTED</option>",
+        ">ALWAYS</option>",
+        ">INVOLVED</option>",
+        ">WINNER</option>",
+        ">Exact (LI)</option>",
+        ">Regex (RE)</option>",
+        "<td>TRACKING</td>",
+        "<span class=\"badge badge-warning\">RESTRICTED</span>",
+        "<span class=\"badge badge-info\">Regex (RE)</span>",
+        "<td>Exact (LI)</td>",
+        "<td>WINNER</td>",
+    ] {
+        assert!(list.contains(text), "list: {text}");
+    }
+    for other in [
+        ">Tracking<",
+        ">Restricted<",
+        "If winner",
+        "If involved",
+        ">Always<",
+        ">Exact<",
+        ">Regex<",
+    ] {
+        assert!(!list.contains(other), "list: {other}");
+    }
+    let (status, show) = f.c.page(&format!("/codes/{re}")).await;
+    assert_eq!(status, 200);
+    assert!(show.contains("<span class=\"badge badge-info\">Regex (RE)</span>"));
+    assert!(show.contains("<dt>Type</dt><dd>TRACKING</dd>"));
+    assert!(show.contains("<dt>Credit rule</dt><dd>WINNER</dd>"));
+    assert!(show.contains("<ins>Regex (RE)</ins>"), "history");
+    let (status, form) = f.c.page("/codes/new").await;
+    assert_eq!(status, 200);
+    assert!(form.contains(">Exact (LI)</option>") && form.contains(">Regex (RE)</option>"));
+    assert!(form.contains(">TRACKING: credits its partner</option>"));
+    assert!(form.contains(">WINNER: only if the partner won the journey</option>"));
+    assert!(!form.contains("LI: exact"));
+}
+
+#[actix_web::test]
+async fn an_edit_does_not_move_the_dates_it_shows_to_the_minute() {
+    let f = fixture().await;
+    // Created "now": its start has seconds, which the form does not show.
+    let id = f.code(&[("code", "SECONDS")]).await;
+    let start = f.row(id).active_start;
+    let (_, edit) = f.c.page(&format!("/codes/{id}/edit")).await;
+    let shown = edit
+        .split("name=\"active_start\" type=\"datetime-local\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("start shown")
+        .to_string();
+    let program = f.brand.program.0.to_string();
+    let partner = f.partner.to_string();
+    let res =
+        f.c.post(
+            &format!("/codes/{id}"),
+            &[
+                ("program_id", &program),
+                ("code", "SECONDS"),
+                ("code_type", "TRACKING"),
+                ("partner_id", &partner),
+                ("credit_rule", "ALWAYS"),
+                ("match_mode", "LI"),
+                ("active_start", &shown),
+                ("timezone", "America/New_York"),
+                ("comments", "edited"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(f.row(id).active_start, start, "not moved to the minute");
+    let history = codes::history(&mut f.app.conn(), f.brand.id, CodeId(id)).expect("history");
+    let changes = history[0].changes.as_object().expect("object");
+    assert_eq!(
+        changes.keys().collect::<Vec<_>>(),
+        vec!["comments"],
+        "only what the user changed"
+    );
 }
