@@ -84,15 +84,30 @@ pub struct NewUpload<'a> {
     pub warnings: &'a [String],
 }
 
+/// Stores a new upload with the brand's next number (its id: uploads are
+/// numbered 1, 2, 3 ... in each brand). Call it inside the transaction that
+/// stages the rows: the number is taken under a lock of the brand's uploads
+/// that the transaction holds to its end, so a refused file (rolled back)
+/// leaves no gap, and two uploads of one brand never take the same number
+/// (a second upload of the brand waits for the first one's review to end;
+/// other brands do not wait).
 pub fn create(
     conn: &mut PgConnection,
     brand: BrandId,
     user: UserId,
     u: &NewUpload<'_>,
 ) -> StoreResult<UploadId> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('promodesk.uploads', $1))")
+        .bind::<BigInt, _>(brand.0)
+        .execute(conn)?;
+    let last: Option<i64> = uploads::table
+        .filter(uploads::brand_id.eq(brand.0))
+        .select(diesel::dsl::max(uploads::id))
+        .first(conn)?;
     let id = diesel::insert_into(uploads::table)
         .values((
             uploads::brand_id.eq(brand.0),
+            uploads::id.eq(last.unwrap_or(0) + 1),
             uploads::user_id.eq(user.0),
             uploads::file_name.eq(u.file_name),
             uploads::file_bytes.eq(u.file_bytes),
@@ -265,14 +280,18 @@ pub fn stage(
     };
     let errors_file = tempfile::tempfile().map_err(io)?;
     let rows_file = tempfile::tempfile().map_err(io)?;
+    // Every field quoted: COPY reads an unquoted empty field as NULL, and an
+    // error's value is often empty ("Required: ...").
+    let writer = |file| {
+        csv::WriterBuilder::new()
+            .has_headers(false)
+            .quote_style(csv::QuoteStyle::Always)
+            .from_writer(BufWriter::new(file))
+    };
     let state = RefCell::new(StageState {
         items,
-        errors: csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(BufWriter::new(errors_file)),
-        error_rows: csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(BufWriter::new(rows_file)),
+        errors: writer(errors_file),
+        error_rows: writer(rows_file),
         counts: StageCounts::default(),
         fatal: None,
     });

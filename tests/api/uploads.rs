@@ -1701,3 +1701,186 @@ async fn a_large_file_is_reviewed_in_reasonable_time() {
         .message
         .starts_with("Duplicate of row 9 in this file"));
 }
+
+// ---------------------------------------------------------------------------
+// Issue 9: empty required cells, upload numbers
+
+/// An empty required cell (or one of spaces) used to answer 500: the error's
+/// empty value was written to the COPY unquoted, which PostgreSQL reads as
+/// NULL, and `upload_errors.value` is NOT NULL.
+#[actix_web::test]
+async fn an_empty_required_cell_is_a_row_error() {
+    let f = fixture().await;
+    let p = f.program();
+    let csv = format!(
+        "{HEADER}\n\
+         ,{p},10001,TRACKING,ALWAYS,LI,,,,\n\
+         E3,,10001,TRACKING,ALWAYS,LI,,,,\n\
+         E4,{p},,TRACKING,ALWAYS,LI,,,,\n\
+         E5,{p},10001,,ALWAYS,LI,,,,\n\
+         E6,{p},10001,TRACKING,,LI,,,,\n\
+         E7,{p},10001,TRACKING,ALWAYS,,,,,\n\
+         OK8,{p},,RESTRICTED,,LI,,,,\n\
+         \"   \",{p},10001,TRACKING,ALWAYS,LI,,,,\n"
+    );
+    let res = upload(&f.c, csv.into_bytes(), "empty-cells.csv", false).await;
+    assert_eq!(
+        res.status(),
+        303,
+        "a review, not an error page: {}",
+        flash_errors(&res.text().await.unwrap_or_default())
+    );
+    let id = upload_id_of(&res);
+    let (status, page) = f.c.page(&format!("/uploads/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        counts(&page, &["Rows", "Valid", "To create", "With errors"]),
+        vec![8, 1, 1, 7]
+    );
+    let got: Vec<(i64, String, String, String)> = error_table(&page)
+        .into_iter()
+        .map(|e| (e.row, e.column, e.value, e.message))
+        .collect();
+    let empty = "(empty)".to_string();
+    let want = vec![
+        (
+            2,
+            "Promo Code",
+            "Required: the code customers type, or a pattern.",
+        ),
+        (
+            3,
+            "Program Id",
+            "Required: the Program Id of one of your programs.",
+        ),
+        (
+            4,
+            "Media Id",
+            "Required for a TRACKING code: the partner's Media Id.",
+        ),
+        (5, "Type", "Required: TRACKING or RESTRICTED."),
+        (
+            6,
+            "Credit Rule",
+            "Required for a TRACKING code: ALWAYS, INVOLVED or WINNER.",
+        ),
+        (
+            7,
+            "Match Mode",
+            "Required: LI (exact code) or RE (regular expression).",
+        ),
+        (
+            9,
+            "Promo Code",
+            "Required: the code customers type, or a pattern.",
+        ),
+    ]
+    .into_iter()
+    .map(|(r, c, m)| (r, c.to_string(), empty.clone(), m.to_string()))
+    .collect::<Vec<_>>();
+    assert_eq!(got, want);
+    assert_eq!(
+        page.matches("<em class=\"muted\">(empty)</em>").count(),
+        7,
+        "an empty value is shown as such"
+    );
+    // Stored as empty text (not NULL), one per row.
+    assert_eq!(
+        count(
+            &mut f.app.conn(),
+            "SELECT count(*) AS n FROM upload_errors WHERE value = ''"
+        ),
+        7
+    );
+    // The error report names the column of each row.
+    let report = error_report(&f.c, id).await;
+    assert_eq!(report.len(), 1 + 7);
+    assert_eq!(
+        report[3][10],
+        "Media Id: Required for a TRACKING code: the partner's Media Id."
+    );
+    assert_eq!(report[3][2], "", "the empty cell stays empty");
+    let (_, page) = accept(&f.c, id).await;
+    assert!(
+        text_of(&page).contains("1 code created."),
+        "{}",
+        text_of(&page)
+    );
+    assert_eq!(
+        code_by_value(&f.app, f.brand.id, "OK8").code_type,
+        "RESTRICTED"
+    );
+}
+
+/// Upload ids were one sequence for every brand, and a refused file used one
+/// up: a brand's history showed gaps (its own refused files and every other
+/// brand's uploads). Each brand's uploads are numbered 1, 2, 3 ... now, and a
+/// number is used only by an upload that is kept.
+#[actix_web::test]
+async fn upload_numbers_count_up_per_brand_without_gaps() {
+    let f = fixture().await;
+    let p = f.program();
+    let good = |code: &str| format!("{HEADER}\n{code},{p},10001,TRACKING,ALWAYS,LI,,,,\n");
+    let first = review(&f.c, &good("NUM1"), "first.csv", false).await;
+    assert_eq!(first, 1);
+    // Refused after the upload was begun: no data rows, and (before the fix
+    // of the empty cells) a 500.
+    let res = upload(
+        &f.c,
+        format!("{HEADER}\n\n").into_bytes(),
+        "none.csv",
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    // Another brand uploads in between, and has its own numbers.
+    let other = f.app.brand("Globex");
+    f.app.user(&other, "gil@globex.test", Role::Manager);
+    f.app.partner(&other, 10001, "Globex Partner");
+    let g = f.app.login("gil@globex.test").await;
+    let op = other.program.0;
+    let theirs = review(
+        &g,
+        &format!("{HEADER}\nTHEIRS1,{op},10001,TRACKING,ALWAYS,LI,,,,\n"),
+        "globex.csv",
+        false,
+    )
+    .await;
+    assert_eq!(theirs, 1, "the other brand's first upload");
+    let second = review(&f.c, &good("NUM2"), "second.csv", false).await;
+    assert_eq!(second, 2, "no gap for the refused file or the other brand");
+    let (_, page) = f.c.page("/uploads/2").await;
+    assert!(text_of(&page).contains("upload #2"), "{}", text_of(&page));
+    // The same number in two brands: each sees and accepts its own.
+    let (_, mine) = f.c.page("/uploads/1").await;
+    let (_, yours) = g.page("/uploads/1").await;
+    assert!(mine.contains("first.csv") && !mine.contains("globex.csv"));
+    assert!(yours.contains("globex.csv") && !yours.contains("first.csv"));
+    let (_, page) = accept(&g, 1).await;
+    assert!(
+        text_of(&page).contains("1 code created."),
+        "{}",
+        text_of(&page)
+    );
+    assert_eq!(get_upload(&f.app, &other, 1).status, "accepted");
+    assert_eq!(get_upload(&f.app, &f.brand, 1).status, "reviewing");
+    let theirs = code_by_value(&f.app, other.id, "THEIRS1");
+    let hist = codes::history(&mut f.app.conn(), other.id, CodeId(theirs.id)).expect("history");
+    assert_eq!(hist[0].changes["upload"][1], serde_json::json!(1));
+    // Two uploads at the same time in one brand get the next two numbers.
+    let (a, b) = tokio::join!(
+        upload(&f.c, good("NUM3").into_bytes(), "third.csv", false),
+        upload(&f.c, good("NUM4").into_bytes(), "fourth.csv", false)
+    );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (303, 303));
+    let mut ids = vec![upload_id_of(&a), upload_id_of(&b)];
+    ids.sort();
+    assert_eq!(ids, vec![3, 4]);
+    let (_, list) = f.c.page("/uploads").await;
+    for n in 1..=4 {
+        assert!(
+            list.contains(&format!("<a href=\"/uploads/{n}\">{n}</a>")),
+            "#{n} listed"
+        );
+    }
+}
