@@ -339,20 +339,34 @@ pub fn validate_row(
         }
     }
 
-    // Deal: by id, else by name; it must be a deal of the row's program.
+    // Deal: by id, else by name; it must be a deal of the row's program. A
+    // Deal Id that is not a number is a deal's name (as in Deal Name).
     let deal_raw = get(Column::DealId);
     let name_raw = get(Column::DealName);
     let mut deal_id = None;
+    let by_name = |column: Column, name: &str, errors: &mut Errors<'_>| -> Option<i64> {
+        let (pid, _) = program?;
+        let found = lookups.deal_names.get(&(pid, name.to_lowercase())).copied();
+        if found.is_none() {
+            errors.add(
+                column,
+                name,
+                format!("No deal named `{name}` in program {pid}."),
+            );
+        }
+        found
+    };
     if !deal_raw.is_empty() {
-        match parse_id(deal_raw) {
-            None => errors.add(
+        match deal_raw.parse::<i64>() {
+            Err(_) => deal_id = by_name(Column::DealId, deal_raw, &mut errors),
+            Ok(d) if d <= 0 => errors.add(
                 Column::DealId,
                 deal_raw,
                 format!(
-                    "`{deal_raw}` is not a Deal Id: use the number of one of the program's deals."
+                    "`{deal_raw}` is not a Deal Id: use the number of one of the program's deals, or its name."
                 ),
             ),
-            Some(d) => match (lookups.deals.get(&d), program) {
+            Ok(d) => match (lookups.deals.get(&d), program) {
                 (None, _) => errors.add(
                     Column::DealId,
                     deal_raw,
@@ -367,16 +381,7 @@ pub fn validate_row(
             },
         }
     } else if !name_raw.is_empty() {
-        if let Some((pid, _)) = program {
-            match lookups.deal_names.get(&(pid, name_raw.to_lowercase())) {
-                Some(d) => deal_id = Some(*d),
-                None => errors.add(
-                    Column::DealName,
-                    name_raw,
-                    format!("No deal named `{name_raw}` in program {pid}."),
-                ),
-            }
-        }
+        deal_id = by_name(Column::DealName, name_raw, &mut errors);
     }
 
     // Time zone and dates.
@@ -771,9 +776,39 @@ mod tests {
             )
         );
         assert_eq!(one_error(&[("Deal Id", "9")]).2, "No deal 9 in your brand.");
+        // A Deal Id that is not a number is a name, matched as Deal Name is.
         assert_eq!(
-            one_error(&[("Deal Id", "five")]).2,
-            "`five` is not a Deal Id: use the number of one of the program's deals."
+            check(&[("Deal Id", " summer SALE ")])
+                .expect("valid")
+                .deal_id,
+            Some(5)
+        );
+        assert_eq!(
+            one_error(&[("Deal Id", "five")]),
+            (
+                "Deal Id",
+                "five".into(),
+                "No deal named `five` in program 1.".into()
+            )
+        );
+        assert_eq!(
+            check(&[("Deal Id", "Soldes"), ("Program Id", "2")])
+                .expect("valid")
+                .deal_id,
+            Some(6)
+        );
+        assert_eq!(
+            one_error(&[("Deal Id", "0")]).2,
+            "`0` is not a Deal Id: use the number of one of the program's deals, or its name."
+        );
+        // Without a program, a name cannot be looked up (the program's error
+        // is the row's error).
+        assert_eq!(
+            errors(&[("Deal Id", "Soldes"), ("Program Id", "77")])
+                .into_iter()
+                .map(|e| e.0)
+                .collect::<Vec<_>>(),
+            vec!["Program Id"]
         );
         assert_eq!(
             one_error(&[("Deal Name", "Soldes")]),
@@ -895,7 +930,8 @@ mod tests {
             ("Media Id", "9"),
             ("Credit Rule", "MAYBE"),
             ("Match Mode", "XX"),
-            ("Deal Id", "x"),
+            // Not a name (a name needs the program to be looked up in).
+            ("Deal Id", "-1"),
             ("Active Start Date", "soon"),
             ("Timezone", "Nowhere"),
         ]);

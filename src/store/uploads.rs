@@ -11,7 +11,7 @@ use crate::import::rows::{Lookups, RowError, ValidRow};
 use chrono::{DateTime, Utc};
 use diesel::pg::CopyFormat;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel::ExecuteCopyFromDsl;
 use std::cell::RefCell;
 use std::io::{BufWriter, Read, Seek, Write};
@@ -630,19 +630,35 @@ pub fn first_errors(
         .load(conn)?)
 }
 
-#[derive(Debug, Clone, Queryable)]
+/// A valid row as the review shows it, with the names of its partner and
+/// deal, so that a user can check whom each code credits.
+#[derive(Debug, Clone, QueryableByName)]
 pub struct PreviewRow {
+    #[diesel(sql_type = BigInt)]
     pub row_number: i64,
+    #[diesel(sql_type = BigInt)]
     pub program_id: i64,
+    #[diesel(sql_type = Text)]
     pub code: String,
+    #[diesel(sql_type = Text)]
     pub code_type: String,
-    pub partner_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub media_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub partner_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
     pub credit_rule: Option<String>,
+    #[diesel(sql_type = Text)]
     pub match_mode: String,
-    pub deal_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub deal_name: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub active_start: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub active_end: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Text)]
     pub time_zone: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
     pub existing_id: Option<i64>,
 }
 
@@ -661,32 +677,27 @@ impl PreviewRow {
     }
 }
 
+/// The first `limit` valid rows (the names are read for these rows only).
 pub fn preview(
     conn: &mut PgConnection,
     brand: BrandId,
     upload: UploadId,
     limit: i64,
 ) -> StoreResult<Vec<PreviewRow>> {
-    Ok(upload_rows::table
-        .filter(upload_rows::brand_id.eq(brand.0))
-        .filter(upload_rows::upload_id.eq(upload.0))
-        .order(upload_rows::row_number.asc())
-        .limit(limit)
-        .select((
-            upload_rows::row_number,
-            upload_rows::program_id,
-            upload_rows::code,
-            upload_rows::code_type,
-            upload_rows::partner_id,
-            upload_rows::credit_rule,
-            upload_rows::match_mode,
-            upload_rows::deal_id,
-            upload_rows::active_start,
-            upload_rows::active_end,
-            upload_rows::time_zone,
-            upload_rows::existing_id,
-        ))
-        .load(conn)?)
+    Ok(diesel::sql_query(
+        "SELECT r.row_number, r.program_id, r.code, r.code_type, p.media_id, p.name AS partner_name,
+                r.credit_rule, r.match_mode, d.name AS deal_name, r.active_start, r.active_end,
+                r.time_zone, r.existing_id
+         FROM (SELECT * FROM upload_rows WHERE brand_id = $1 AND upload_id = $2
+               ORDER BY row_number LIMIT $3) r
+         LEFT JOIN partners p ON p.brand_id = r.brand_id AND p.id = r.partner_id
+         LEFT JOIN deals d ON d.brand_id = r.brand_id AND d.id = r.deal_id
+         ORDER BY r.row_number",
+    )
+    .bind::<BigInt, _>(brand.0)
+    .bind::<BigInt, _>(upload.0)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?)
 }
 
 /// The most fields of a row with errors (rows may be wider than the header).

@@ -1703,7 +1703,7 @@ async fn a_large_file_is_reviewed_in_reasonable_time() {
 }
 
 // ---------------------------------------------------------------------------
-// Issue 9: empty required cells, upload numbers
+// Issue 9: empty required cells, upload numbers, names in the review
 
 /// An empty required cell (or one of spaces) used to answer 500: the error's
 /// empty value was written to the COPY unquoted, which PostgreSQL reads as
@@ -1883,4 +1883,90 @@ async fn upload_numbers_count_up_per_brand_without_gaps() {
             "#{n} listed"
         );
     }
+}
+
+/// The review's preview did not say whom a code credits (no partner, no
+/// deal), and a deal's name in the Deal Id column was refused although the
+/// column help offered names.
+#[actix_web::test]
+async fn the_review_names_partners_and_deals_and_deal_id_takes_a_name() {
+    let f = fixture().await;
+    let p = f.program();
+    let deal = promodesk::store::deals::create(
+        &mut f.app.conn(),
+        f.brand.id,
+        &promodesk::domain::deal::NewDeal {
+            program_id: f.brand.program,
+            name: "Summer Sale".into(),
+            kind: promodesk::domain::deal::DealKind::FreeShipping,
+            value: None,
+            currency: None,
+        },
+    )
+    .expect("deal");
+    let d = deal.id;
+    let csv = format!(
+        "{HEADER}\n\
+         NAMED1,{p},10001,TRACKING,ALWAYS,LI, summer SALE ,,,\n\
+         NUM1,{p},10005,TRACKING,WINNER,LI,{d},,,\n\
+         BAD1,{p},10001,TRACKING,ALWAYS,LI,Winter Sale,,,\n\
+         NONE1,{p},,RESTRICTED,,LI,,,,\n"
+    );
+    let id = review(&f.c, &csv, "deals.csv", false).await;
+    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    assert_eq!(
+        counts(&page, &["Rows", "Valid", "With errors"]),
+        vec![4, 3, 1]
+    );
+    assert_eq!(
+        error_table(&page),
+        vec![ErrorRow {
+            row: 4,
+            column: "Deal Id".into(),
+            value: "Winter Sale".into(),
+            message: format!("No deal named `Winter Sale` in program {p}."),
+        }]
+    );
+    // The preview: a Partner and a Deal column, by name.
+    let preview = page
+        .split("<h2>First valid rows</h2>")
+        .nth(1)
+        .expect("the preview");
+    let head = preview.split("</thead>").next().unwrap_or("");
+    assert!(
+        head.contains(">Partner</th>") && head.contains(">Deal</th>"),
+        "{head}"
+    );
+    let row_of = |code: &str| -> String {
+        preview
+            .split("<tr>")
+            .find(|tr| tr.contains(&format!(">{code}</td>")))
+            .map(text_of)
+            .unwrap_or_else(|| panic!("no preview row for {code}"))
+    };
+    let named = row_of("NAMED1");
+    assert!(
+        named.contains("Coupon Planet") && named.contains("Summer Sale"),
+        "{named}"
+    );
+    let num = row_of("NUM1");
+    assert!(
+        num.contains("Deal Hunter") && num.contains("Summer Sale"),
+        "{num}"
+    );
+    let none = row_of("NONE1");
+    assert!(
+        !none.contains("Coupon Planet") && !none.contains("Summer Sale"),
+        "{none}"
+    );
+    accept(&f.c, id).await;
+    assert_eq!(code_by_value(&f.app, f.brand.id, "NAMED1").deal_id, Some(d));
+    assert_eq!(code_by_value(&f.app, f.brand.id, "NUM1").deal_id, Some(d));
+    // The column help says what the column takes.
+    let (_, form) = f.c.page("/uploads/new").await;
+    assert!(
+        text_of(&form).contains("a deal of the program: its id or its name"),
+        "{}",
+        text_of(&form)
+    );
 }
