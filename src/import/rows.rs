@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::header::{Column, HeaderMap};
@@ -146,13 +146,15 @@ fn parse_with_offset(raw: &str) -> Option<DateTime<FixedOffset>> {
 
 /// A date of the file: with an offset it is that instant, unless a `Timezone` is given, which
 /// overrides the offset (the wall-clock time is read in that zone); without an offset (or a
-/// bare date, midnight) it is read in `zone`.
+/// bare date, midnight) it is read in `zone`. An offset that the zone has at that wall-clock
+/// time is kept: it names the same instant, and tells the two 01:30 of the night the clocks go
+/// back apart (as the code export writes them).
 fn parse_date(raw: &str, zone: Tz, zone_overrides: bool) -> Result<Option<DateTime<Utc>>, String> {
     if raw.is_empty() {
         return Ok(None);
     }
     match parse_with_offset(raw) {
-        Some(t) if zone_overrides => {
+        Some(t) if zone_overrides && !offset_of_zone(t, zone) => {
             let wall = t.naive_local().format("%Y-%m-%dT%H:%M:%S").to_string();
             parse_local(&wall, zone).map_err(|m| m.replace(&wall, raw))
         }
@@ -167,6 +169,17 @@ fn parse_date(raw: &str, zone: Tz, zone_overrides: bool) -> Result<Option<DateTi
                 m
             }
         }),
+    }
+}
+
+/// True when `zone` has `t`'s offset at `t`'s wall-clock time.
+fn offset_of_zone(t: DateTime<FixedOffset>, zone: Tz) -> bool {
+    use chrono::LocalResult;
+    let same = |o: <Tz as TimeZone>::Offset| o.fix() == *t.offset();
+    match zone.offset_from_local_datetime(&t.naive_local()) {
+        LocalResult::Single(o) => same(o),
+        LocalResult::Ambiguous(a, b) => same(a) || same(b),
+        LocalResult::None => false,
     }
 }
 
@@ -413,8 +426,12 @@ pub fn validate_row(
     };
     let active_start = date(Column::ActiveStart);
     let active_end = date(Column::ActiveEnd);
+    // An end equal to the start is a code that never begins (as the app
+    // expires a code before its start): a file may say so of an existing code
+    // it updates, not of a new code. Which it is is known only when the row
+    // meets the brand's codes, in `store::uploads::check`.
     if let (Some(s), Some(e)) = (active_start, active_end) {
-        if e <= s {
+        if e < s {
             errors.add(
                 Column::ActiveEnd,
                 get(Column::ActiveEnd),
@@ -912,13 +929,38 @@ mod tests {
                 "The end must be after the start.".into()
             )
         );
+        // An end equal to the start (a code that never begins) passes the row's
+        // check: only an existing code may be given one, which the review
+        // decides against the brand's codes (tests/api/uploads.rs).
+        let v = check(&[
+            ("Active Start Date", "2026-07-02"),
+            ("Active End Date", "2026-07-02"),
+        ])
+        .expect("valid row");
+        assert_eq!(v.active_start, v.active_end);
+    }
+
+    #[test]
+    fn an_offset_of_the_timezone_keeps_its_instant() {
+        // The night the clocks go back in New York, 01:30 happens twice: the
+        // offset says which (the export writes both that way).
+        for (raw, hour) in [
+            ("2026-11-01T01:30:00-04:00", 5),
+            ("2026-11-01T01:30:00-05:00", 6),
+        ] {
+            let v = check(&[("Active Start Date", raw), ("Timezone", "America/New_York")])
+                .expect("valid");
+            assert_eq!(v.active_start, Some(utc(2026, 11, 1, hour, 30)), "{raw}");
+        }
+        // Fractions of a second are kept with such an offset.
+        let v = check(&[
+            ("Active Start Date", "2026-07-01T09:00:00.25+02:00"),
+            ("Timezone", "Europe/Paris"),
+        ])
+        .expect("valid");
         assert_eq!(
-            one_error(&[
-                ("Active Start Date", "2026-07-02"),
-                ("Active End Date", "2026-07-02")
-            ])
-            .2,
-            "The end must be after the start."
+            v.active_start,
+            Some(utc(2026, 7, 1, 7, 0) + chrono::Duration::milliseconds(250))
         );
     }
 
