@@ -27,6 +27,29 @@ const COLUMN_COUNT: usize = 11;
 /// The alias of `Program Id` (the reference product's older name).
 pub const CAMPAIGN_ID: &str = "Campaign Id";
 
+/// The header of the code export (`GET /codes.csv`): the upload's columns and some that an
+/// upload does not read (ignored with one warning), so that an exported list uploads again.
+pub const EXPORT_HEADER: [&str; 18] = [
+    "Code Id",
+    "Promo Code",
+    "Program Id",
+    "Program",
+    "Media Id",
+    "Partner",
+    "Type",
+    "Credit Rule",
+    "Match Mode",
+    "Deal Id",
+    "Deal Name",
+    "Status",
+    "Active Start Date",
+    "Active End Date",
+    "Timezone",
+    "Payout Percent",
+    "Payout Flat",
+    "Comments",
+];
+
 /// A column with this name is ignored without a warning: it is the column the downloadable
 /// error report adds, so a fixed error report can be uploaded again as it is.
 pub const ERROR_COLUMN: &str = "Error";
@@ -271,10 +294,20 @@ pub fn check_header(fields: &[String]) -> Result<HeaderCheck, HeaderError> {
     if !errors.is_empty() {
         return Err(HeaderError(errors));
     }
-    let warnings = unknown
+    let (export_only, unknown): (Vec<&str>, Vec<&str>) = unknown
         .into_iter()
         .filter(|u| !suggested.contains(u))
-        .map(|u| {
+        .partition(|u| EXPORT_HEADER.contains(u));
+    let mut warnings: Vec<String> = Vec::new();
+    if !export_only.is_empty() {
+        let names: Vec<String> = export_only.iter().map(|n| format!("`{n}`")).collect();
+        warnings.push(format!(
+            "Columns of the code export that an upload does not read are ignored: {}. \
+             A code's payout and comments are changed on its page.",
+            names.join(", ")
+        ));
+    }
+    warnings.extend(unknown.into_iter().map(|u| {
             let close = Column::ALL
                 .into_iter()
                 .filter(|c| !map.has(*c))
@@ -286,8 +319,7 @@ pub fn check_header(fields: &[String]) -> Result<HeaderCheck, HeaderError> {
                 ),
                 None => format!("Unknown column `{u}` is ignored."),
             }
-        })
-        .collect();
+        }));
     Ok(HeaderCheck { map, warnings })
 }
 
@@ -415,6 +447,34 @@ mod tests {
                 "Unknown column `Deal ID` is ignored (did you mean `Deal Id`? Headers must match exactly).",
                 "Unknown column `Notes` is ignored.",
             ]
+        );
+    }
+
+    #[test]
+    fn the_code_export_reads_with_one_warning_for_its_other_columns() {
+        let mut f = fields(&EXPORT_HEADER);
+        f.push("Notes".into());
+        let h = check_header(&f).expect("valid");
+        assert_eq!(
+            h.warnings,
+            vec![
+                "Columns of the code export that an upload does not read are ignored: `Code Id`, \
+                 `Program`, `Partner`, `Status`, `Payout Percent`, `Payout Flat`, `Comments`. \
+                 A code's payout and comments are changed on its page.",
+                "Unknown column `Notes` is ignored.",
+            ]
+        );
+        for c in Column::ALL {
+            assert!(h.map.has(c), "{c:?}");
+        }
+        // A missing column still points at an export column that looks like it.
+        let f: Vec<String> = fields(&EXPORT_HEADER)
+            .into_iter()
+            .filter(|n| n != "Program Id")
+            .collect();
+        assert_eq!(
+            check_header(&f).expect_err("missing").0,
+            vec!["Missing required column `Program Id` (or `Campaign Id`) (found `Program` — headers must match exactly)."]
         );
     }
 

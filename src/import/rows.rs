@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::header::{Column, HeaderMap};
@@ -146,13 +146,15 @@ fn parse_with_offset(raw: &str) -> Option<DateTime<FixedOffset>> {
 
 /// A date of the file: with an offset it is that instant, unless a `Timezone` is given, which
 /// overrides the offset (the wall-clock time is read in that zone); without an offset (or a
-/// bare date, midnight) it is read in `zone`.
+/// bare date, midnight) it is read in `zone`. An offset that the zone has at that wall-clock
+/// time is kept: it names the same instant, and tells the two 01:30 of the night the clocks go
+/// back apart (as the code export writes them).
 fn parse_date(raw: &str, zone: Tz, zone_overrides: bool) -> Result<Option<DateTime<Utc>>, String> {
     if raw.is_empty() {
         return Ok(None);
     }
     match parse_with_offset(raw) {
-        Some(t) if zone_overrides => {
+        Some(t) if zone_overrides && !offset_of_zone(t, zone) => {
             let wall = t.naive_local().format("%Y-%m-%dT%H:%M:%S").to_string();
             parse_local(&wall, zone).map_err(|m| m.replace(&wall, raw))
         }
@@ -167,6 +169,17 @@ fn parse_date(raw: &str, zone: Tz, zone_overrides: bool) -> Result<Option<DateTi
                 m
             }
         }),
+    }
+}
+
+/// True when `zone` has `t`'s offset at `t`'s wall-clock time.
+fn offset_of_zone(t: DateTime<FixedOffset>, zone: Tz) -> bool {
+    use chrono::LocalResult;
+    let same = |o: <Tz as TimeZone>::Offset| o.fix() == *t.offset();
+    match zone.offset_from_local_datetime(&t.naive_local()) {
+        LocalResult::Single(o) => same(o),
+        LocalResult::Ambiguous(a, b) => same(a) || same(b),
+        LocalResult::None => false,
     }
 }
 
@@ -339,20 +352,34 @@ pub fn validate_row(
         }
     }
 
-    // Deal: by id, else by name; it must be a deal of the row's program.
+    // Deal: by id, else by name; it must be a deal of the row's program. A
+    // Deal Id that is not a number is a deal's name (as in Deal Name).
     let deal_raw = get(Column::DealId);
     let name_raw = get(Column::DealName);
     let mut deal_id = None;
+    let by_name = |column: Column, name: &str, errors: &mut Errors<'_>| -> Option<i64> {
+        let (pid, _) = program?;
+        let found = lookups.deal_names.get(&(pid, name.to_lowercase())).copied();
+        if found.is_none() {
+            errors.add(
+                column,
+                name,
+                format!("No deal named `{name}` in program {pid}."),
+            );
+        }
+        found
+    };
     if !deal_raw.is_empty() {
-        match parse_id(deal_raw) {
-            None => errors.add(
+        match deal_raw.parse::<i64>() {
+            Err(_) => deal_id = by_name(Column::DealId, deal_raw, &mut errors),
+            Ok(d) if d <= 0 => errors.add(
                 Column::DealId,
                 deal_raw,
                 format!(
-                    "`{deal_raw}` is not a Deal Id: use the number of one of the program's deals."
+                    "`{deal_raw}` is not a Deal Id: use the number of one of the program's deals, or its name."
                 ),
             ),
-            Some(d) => match (lookups.deals.get(&d), program) {
+            Ok(d) => match (lookups.deals.get(&d), program) {
                 (None, _) => errors.add(
                     Column::DealId,
                     deal_raw,
@@ -367,16 +394,7 @@ pub fn validate_row(
             },
         }
     } else if !name_raw.is_empty() {
-        if let Some((pid, _)) = program {
-            match lookups.deal_names.get(&(pid, name_raw.to_lowercase())) {
-                Some(d) => deal_id = Some(*d),
-                None => errors.add(
-                    Column::DealName,
-                    name_raw,
-                    format!("No deal named `{name_raw}` in program {pid}."),
-                ),
-            }
-        }
+        deal_id = by_name(Column::DealName, name_raw, &mut errors);
     }
 
     // Time zone and dates.
@@ -408,8 +426,12 @@ pub fn validate_row(
     };
     let active_start = date(Column::ActiveStart);
     let active_end = date(Column::ActiveEnd);
+    // An end equal to the start is a code that never begins (as the app
+    // expires a code before its start): a file may say so of an existing code
+    // it updates, not of a new code. Which it is is known only when the row
+    // meets the brand's codes, in `store::uploads::check`.
     if let (Some(s), Some(e)) = (active_start, active_end) {
-        if e <= s {
+        if e < s {
             errors.add(
                 Column::ActiveEnd,
                 get(Column::ActiveEnd),
@@ -771,9 +793,39 @@ mod tests {
             )
         );
         assert_eq!(one_error(&[("Deal Id", "9")]).2, "No deal 9 in your brand.");
+        // A Deal Id that is not a number is a name, matched as Deal Name is.
         assert_eq!(
-            one_error(&[("Deal Id", "five")]).2,
-            "`five` is not a Deal Id: use the number of one of the program's deals."
+            check(&[("Deal Id", " summer SALE ")])
+                .expect("valid")
+                .deal_id,
+            Some(5)
+        );
+        assert_eq!(
+            one_error(&[("Deal Id", "five")]),
+            (
+                "Deal Id",
+                "five".into(),
+                "No deal named `five` in program 1.".into()
+            )
+        );
+        assert_eq!(
+            check(&[("Deal Id", "Soldes"), ("Program Id", "2")])
+                .expect("valid")
+                .deal_id,
+            Some(6)
+        );
+        assert_eq!(
+            one_error(&[("Deal Id", "0")]).2,
+            "`0` is not a Deal Id: use the number of one of the program's deals, or its name."
+        );
+        // Without a program, a name cannot be looked up (the program's error
+        // is the row's error).
+        assert_eq!(
+            errors(&[("Deal Id", "Soldes"), ("Program Id", "77")])
+                .into_iter()
+                .map(|e| e.0)
+                .collect::<Vec<_>>(),
+            vec!["Program Id"]
         );
         assert_eq!(
             one_error(&[("Deal Name", "Soldes")]),
@@ -877,13 +929,38 @@ mod tests {
                 "The end must be after the start.".into()
             )
         );
+        // An end equal to the start (a code that never begins) passes the row's
+        // check: only an existing code may be given one, which the review
+        // decides against the brand's codes (tests/api/uploads.rs).
+        let v = check(&[
+            ("Active Start Date", "2026-07-02"),
+            ("Active End Date", "2026-07-02"),
+        ])
+        .expect("valid row");
+        assert_eq!(v.active_start, v.active_end);
+    }
+
+    #[test]
+    fn an_offset_of_the_timezone_keeps_its_instant() {
+        // The night the clocks go back in New York, 01:30 happens twice: the
+        // offset says which (the export writes both that way).
+        for (raw, hour) in [
+            ("2026-11-01T01:30:00-04:00", 5),
+            ("2026-11-01T01:30:00-05:00", 6),
+        ] {
+            let v = check(&[("Active Start Date", raw), ("Timezone", "America/New_York")])
+                .expect("valid");
+            assert_eq!(v.active_start, Some(utc(2026, 11, 1, hour, 30)), "{raw}");
+        }
+        // Fractions of a second are kept with such an offset.
+        let v = check(&[
+            ("Active Start Date", "2026-07-01T09:00:00.25+02:00"),
+            ("Timezone", "Europe/Paris"),
+        ])
+        .expect("valid");
         assert_eq!(
-            one_error(&[
-                ("Active Start Date", "2026-07-02"),
-                ("Active End Date", "2026-07-02")
-            ])
-            .2,
-            "The end must be after the start."
+            v.active_start,
+            Some(utc(2026, 7, 1, 7, 0) + chrono::Duration::milliseconds(250))
         );
     }
 
@@ -895,7 +972,8 @@ mod tests {
             ("Media Id", "9"),
             ("Credit Rule", "MAYBE"),
             ("Match Mode", "XX"),
-            ("Deal Id", "x"),
+            // Not a name (a name needs the program to be looked up in).
+            ("Deal Id", "-1"),
             ("Active Start Date", "soon"),
             ("Timezone", "Nowhere"),
         ]);

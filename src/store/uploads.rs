@@ -11,7 +11,7 @@ use crate::import::rows::{Lookups, RowError, ValidRow};
 use chrono::{DateTime, Utc};
 use diesel::pg::CopyFormat;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use diesel::ExecuteCopyFromDsl;
 use std::cell::RefCell;
 use std::io::{BufWriter, Read, Seek, Write};
@@ -84,15 +84,30 @@ pub struct NewUpload<'a> {
     pub warnings: &'a [String],
 }
 
+/// Stores a new upload with the brand's next number (its id: uploads are
+/// numbered 1, 2, 3 ... in each brand). Call it inside the transaction that
+/// stages the rows: the number is taken under a lock of the brand's uploads
+/// that the transaction holds to its end, so a refused file (rolled back)
+/// leaves no gap, and two uploads of one brand never take the same number
+/// (a second upload of the brand waits for the first one's review to end;
+/// other brands do not wait).
 pub fn create(
     conn: &mut PgConnection,
     brand: BrandId,
     user: UserId,
     u: &NewUpload<'_>,
 ) -> StoreResult<UploadId> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('promodesk.uploads', $1))")
+        .bind::<BigInt, _>(brand.0)
+        .execute(conn)?;
+    let last: Option<i64> = uploads::table
+        .filter(uploads::brand_id.eq(brand.0))
+        .select(diesel::dsl::max(uploads::id))
+        .first(conn)?;
     let id = diesel::insert_into(uploads::table)
         .values((
             uploads::brand_id.eq(brand.0),
+            uploads::id.eq(last.unwrap_or(0) + 1),
             uploads::user_id.eq(user.0),
             uploads::file_name.eq(u.file_name),
             uploads::file_bytes.eq(u.file_bytes),
@@ -265,14 +280,18 @@ pub fn stage(
     };
     let errors_file = tempfile::tempfile().map_err(io)?;
     let rows_file = tempfile::tempfile().map_err(io)?;
+    // Every field quoted: COPY reads an unquoted empty field as NULL, and an
+    // error's value is often empty ("Required: ...").
+    let writer = |file| {
+        csv::WriterBuilder::new()
+            .has_headers(false)
+            .quote_style(csv::QuoteStyle::Always)
+            .from_writer(BufWriter::new(file))
+    };
     let state = RefCell::new(StageState {
         items,
-        errors: csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(BufWriter::new(errors_file)),
-        error_rows: csv::WriterBuilder::new()
-            .has_headers(false)
-            .from_writer(BufWriter::new(rows_file)),
+        errors: writer(errors_file),
+        error_rows: writer(rows_file),
         counts: StageCounts::default(),
         fatal: None,
     });
@@ -455,13 +474,104 @@ fn demote(
         .execute(conn)? as i64)
 }
 
+// SQL of the checks and the accept. `$1` is the brand, `$2` the upload, `$3`
+// (where used) the review's time; `r` is a staged row, `c` an existing code.
+
+/// A staged row's period as a range, an empty start being `$3` (a new code
+/// starts when it is created). An end that is not after the start gives an
+/// empty range (a code that never begins), not an SQL error.
+fn row_range(r: &str) -> String {
+    format!(
+        "tstzrange(least(coalesce({r}.active_start, $3), coalesce({r}.active_end, 'infinity')), \
+         coalesce({r}.active_end, 'infinity'), '[)')"
+    )
+}
+
+/// A date of the file (`file`) is the stored one (`stored`) when both are
+/// empty, or they are equal, or equal to the second: the code export writes
+/// whole seconds of instants the app keeps to the microsecond
+/// (`web::codes::csv_rows`), and an exported file must change nothing.
+/// Never NULL (a NULL would sort first in the `DESC` orders below).
+fn same_time(file: &str, stored: &str) -> String {
+    format!(
+        "coalesce({file} = {stored} OR {file} = date_trunc('second', {stored}), \
+                  {file} IS NULL AND {stored} IS NULL)"
+    )
+}
+
+/// The row's dates are the code's (an empty start is any start).
+fn same_dates() -> String {
+    format!(
+        "((r.active_start IS NULL OR {}) AND {})",
+        same_time("r.active_start", "c.active_start"),
+        same_time("r.active_end", "c.active_end")
+    )
+}
+
+/// The start a row gives the code it updates: an empty start keeps the
+/// code's, and so does the code's own start to the second.
+fn new_start() -> String {
+    format!(
+        "(CASE WHEN r.active_start IS NULL OR {} THEN c.active_start ELSE r.active_start END)",
+        same_time("r.active_start", "c.active_start")
+    )
+}
+
+/// The end a row gives the code it updates (empty: no end).
+fn new_end() -> String {
+    format!(
+        "(CASE WHEN {} THEN c.active_end ELSE r.active_end END)",
+        same_time("r.active_end", "c.active_end")
+    )
+}
+
+/// True when the row leaves the code it updates as it is: such a row is
+/// not written at accept (no history entry, no new `updated_at`).
+fn unchanged() -> String {
+    format!(
+        "(r.code_type = c.code_type AND r.partner_id IS NOT DISTINCT FROM c.partner_id \
+         AND r.credit_rule IS NOT DISTINCT FROM c.credit_rule AND r.deal_id IS NOT DISTINCT FROM c.deal_id \
+         AND r.time_zone = c.time_zone \
+         AND {} IS NOT DISTINCT FROM c.active_start AND {} IS NOT DISTINCT FROM c.active_end)",
+        new_start(),
+        new_end()
+    )
+}
+
+/// The brand's codes a staged row meets: the same program, match mode and
+/// value (an exact code's ignoring case, a pattern exactly), active at
+/// overlapping times or with the same dates (that is how a code that never
+/// began, end = start, is met: its range is empty).
+fn meeting_codes() -> String {
+    format!(
+        "FROM upload_rows r
+         JOIN promo_codes c ON c.brand_id = r.brand_id AND c.program_id = r.program_id
+              AND c.match_mode = r.match_mode AND c.code_key = lower(btrim(r.code))
+              AND (r.match_mode = 'LI' OR c.code = r.code)
+              AND (tstzrange(c.active_start, c.active_end) && {} OR {})
+         WHERE r.brand_id = $1 AND r.upload_id = $2",
+        row_range("r"),
+        same_dates()
+    )
+}
+
+/// Where the file has its `Active End Date` column: the position in its
+/// records and the header, for the errors of [`check`].
+#[derive(Debug, Clone, Copy)]
+pub struct EndColumn {
+    pub position: usize,
+    pub header: &'static str,
+}
+
 /// After staging: duplicates inside the file, then conflicts with existing
-/// codes (errors, or updates when the upload asks for them). Sets counts.
+/// codes (errors, or updates when the upload asks for them), then ends that
+/// are not after the start of a new code. Sets counts.
 pub fn check(
     conn: &mut PgConnection,
     brand: BrandId,
     upload: UploadId,
     update_existing: bool,
+    end_column: Option<EndColumn>,
     now: DateTime<Utc>,
 ) -> StoreResult<Upload> {
     // Fresh statistics of the staging table, or the planner takes the rows
@@ -486,39 +596,47 @@ pub fn check(
         conn,
         brand,
         upload,
-        "SELECT r.row_number, 'Promo Code' AS column_name, r.code AS value,
+        &format!(
+            "SELECT r.row_number, 'Promo Code' AS column_name, r.code AS value,
                 'Duplicate of row ' || min(o.row_number) || ' in this file: the same code (ignoring case) with overlapping dates.' AS message
          FROM upload_rows r
          JOIN upload_rows o ON o.brand_id = r.brand_id AND o.upload_id = r.upload_id AND o.program_id = r.program_id
               AND o.match_mode = 'LI' AND lower(btrim(o.code)) = lower(btrim(r.code)) AND o.row_number < r.row_number
-              AND tstzrange(coalesce(o.active_start, $3), coalesce(o.active_end, 'infinity'), '[)')
-                  && tstzrange(coalesce(r.active_start, $3), coalesce(r.active_end, 'infinity'), '[)')
+              AND {} && {}
          WHERE r.brand_id = $1 AND r.upload_id = $2 AND r.match_mode = 'LI'
          GROUP BY r.row_number, r.code",
+            row_range("o"),
+            row_range("r")
+        ),
         now,
     )?;
     diesel::sql_query("RESET enable_nestloop").execute(conn)?;
     diesel::sql_query("RESET enable_mergejoin").execute(conn)?;
-    let overlap = "FROM upload_rows r
-         JOIN promo_codes c ON c.brand_id = r.brand_id AND c.program_id = r.program_id AND c.match_mode = 'LI'
-              AND c.code_key = lower(btrim(r.code))
-              AND tstzrange(c.active_start, c.active_end) && tstzrange(coalesce(r.active_start, $3), coalesce(r.active_end, 'infinity'), '[)')
-         WHERE r.brand_id = $1 AND r.upload_id = $2 AND r.match_mode = 'LI'";
+    let meeting = meeting_codes();
+    let same = same_dates();
     if update_existing {
+        // A row meeting several codes updates the one with its dates (to the
+        // second: a value issued again right after its first code expired
+        // may have both codes in the second the export writes).
         demote(
             conn,
             brand,
             upload,
             &format!(
-                "SELECT r.row_number, 'Promo Code' AS column_name, r.code AS value,
-                        'Matches ' || count(*) || ' existing codes (' || string_agg('#' || c.id, ', ') || '): cannot tell which one to update.' AS message
-                 {overlap} GROUP BY r.row_number, r.code HAVING count(*) > 1"
+                "WITH m AS (SELECT r.row_number, r.code, c.id, {same} AS same {meeting}),
+                 g AS (SELECT row_number, code, count(*) AS n, count(*) FILTER (WHERE same) AS n_same,
+                              string_agg('#' || id, ', ' ORDER BY id) AS ids
+                       FROM m GROUP BY row_number, code)
+                 SELECT row_number, 'Promo Code' AS column_name, code AS value,
+                        'Matches ' || n || ' existing codes (' || ids || '): cannot tell which one to update.' AS message
+                 FROM g WHERE n > 1 AND n_same <> 1"
             ),
             now,
         )?;
         diesel::sql_query(format!(
             "UPDATE upload_rows u SET existing_id = m.id
-             FROM (SELECT r.row_number, c.id {overlap}) m
+             FROM (SELECT DISTINCT ON (r.row_number) r.row_number, c.id {meeting}
+                   ORDER BY r.row_number, {same} DESC, c.id) m
              WHERE u.brand_id = $1 AND u.upload_id = $2 AND u.row_number = m.row_number"
         ))
         .bind::<BigInt, _>(brand.0)
@@ -541,6 +659,26 @@ pub fn check(
              WHERE row_number > first_row",
             now,
         )?;
+        // An update may end a code at its start (it never begins, as the
+        // app's expire does with a code that has not started), not before.
+        if let Some(end) = end_column {
+            demote(
+                conn,
+                brand,
+                upload,
+                &format!(
+                    "SELECT r.row_number, '{header}' AS column_name, coalesce(btrim(r.fields[{pos}]), '') AS value,
+                            'The end is before the start of the code it updates (#' || c.id || '): give a start date too, or a later end.' AS message
+                     FROM upload_rows r JOIN promo_codes c ON c.brand_id = r.brand_id AND c.id = r.existing_id
+                     WHERE r.brand_id = $1 AND r.upload_id = $2 AND {ne} < {ns}",
+                    header = end.header,
+                    pos = end.position + 1,
+                    ne = new_end(),
+                    ns = new_start(),
+                ),
+                now,
+            )?;
+        }
     } else {
         demote(
             conn,
@@ -548,31 +686,63 @@ pub fn check(
             upload,
             &format!(
                 "SELECT DISTINCT ON (r.row_number) r.row_number, 'Promo Code' AS column_name, r.code AS value,
-                        'Conflicts with the existing code ' || c.code || ' (#' || c.id || ') active at the same time. '
+                        'Conflicts with the existing code ' || c.code || ' (#' || c.id || ') '
+                        || CASE WHEN {same} THEN 'with the same dates' ELSE 'active at the same time' END || '. '
                         || 'Change the dates, expire that code, or upload with \"update existing codes\".' AS message
-                 {overlap} ORDER BY r.row_number, c.id"
+                 {meeting} ORDER BY r.row_number, {same} DESC, c.id"
             ),
             now,
         )?;
     }
-    refresh_counts(conn, brand, upload)
+    // A new code must end after it starts (an empty start: when it is
+    // created), or it would never begin.
+    if let Some(end) = end_column {
+        demote(
+            conn,
+            brand,
+            upload,
+            &format!(
+                "SELECT row_number, '{header}' AS column_name, coalesce(btrim(fields[{pos}]), '') AS value,
+                        CASE WHEN active_start IS NULL THEN 'The end is in the past: give a start date too, or a later end.'
+                             ELSE 'The end must be after the start.' END AS message
+                 FROM upload_rows
+                 WHERE brand_id = $1 AND upload_id = $2 AND existing_id IS NULL AND active_end <= coalesce(active_start, $3)",
+                header = end.header,
+                pos = end.position + 1,
+            ),
+            now,
+        )?;
+    }
+    refresh_counts(conn, brand, upload, update_existing)
 }
 
+/// Sets the counts of a review: rows to create, rows that change an existing
+/// code (those that would change nothing are the rest of the valid rows),
+/// rows with errors.
 fn refresh_counts(
     conn: &mut PgConnection,
     brand: BrandId,
     upload: UploadId,
+    update_existing: bool,
 ) -> StoreResult<Upload> {
-    diesel::sql_query(
+    let updates = if update_existing {
+        format!(
+            "(SELECT count(*) FROM upload_rows r JOIN promo_codes c ON c.brand_id = r.brand_id AND c.id = r.existing_id
+              WHERE r.brand_id = $1 AND r.upload_id = $2 AND NOT {})",
+            unchanged()
+        )
+    } else {
+        "0".to_string()
+    };
+    diesel::sql_query(format!(
         "UPDATE uploads u SET
-           valid_rows = s.valid, create_rows = s.creates, update_rows = s.updates,
+           valid_rows = s.valid, create_rows = s.creates, update_rows = {updates},
            error_rows = e.errors, total_rows = s.valid + e.errors
-         FROM (SELECT count(*) AS valid, count(*) FILTER (WHERE existing_id IS NULL) AS creates,
-                      count(*) FILTER (WHERE existing_id IS NOT NULL) AS updates
+         FROM (SELECT count(*) AS valid, count(*) FILTER (WHERE existing_id IS NULL) AS creates
                FROM upload_rows WHERE brand_id = $1 AND upload_id = $2) s,
               (SELECT count(*) AS errors FROM upload_error_rows WHERE brand_id = $1 AND upload_id = $2) e
-         WHERE u.brand_id = $1 AND u.id = $2",
-    )
+         WHERE u.brand_id = $1 AND u.id = $2"
+    ))
     .bind::<BigInt, _>(brand.0)
     .bind::<BigInt, _>(upload.0)
     .execute(conn)?;
@@ -611,20 +781,39 @@ pub fn first_errors(
         .load(conn)?)
 }
 
-#[derive(Debug, Clone, Queryable)]
+/// A valid row as the review shows it, with the names of its partner and
+/// deal, so that a user can check whom each code credits.
+#[derive(Debug, Clone, QueryableByName)]
 pub struct PreviewRow {
+    #[diesel(sql_type = BigInt)]
     pub row_number: i64,
+    #[diesel(sql_type = BigInt)]
     pub program_id: i64,
+    #[diesel(sql_type = Text)]
     pub code: String,
+    #[diesel(sql_type = Text)]
     pub code_type: String,
-    pub partner_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub media_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub partner_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
     pub credit_rule: Option<String>,
+    #[diesel(sql_type = Text)]
     pub match_mode: String,
-    pub deal_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub deal_name: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub active_start: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
     pub active_end: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Text)]
     pub time_zone: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
     pub existing_id: Option<i64>,
+    /// The row matches an existing code that it would leave as it is.
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub unchanged: bool,
 }
 
 impl PreviewRow {
@@ -642,32 +831,29 @@ impl PreviewRow {
     }
 }
 
+/// The first `limit` valid rows (the names are read for these rows only).
 pub fn preview(
     conn: &mut PgConnection,
     brand: BrandId,
     upload: UploadId,
     limit: i64,
 ) -> StoreResult<Vec<PreviewRow>> {
-    Ok(upload_rows::table
-        .filter(upload_rows::brand_id.eq(brand.0))
-        .filter(upload_rows::upload_id.eq(upload.0))
-        .order(upload_rows::row_number.asc())
-        .limit(limit)
-        .select((
-            upload_rows::row_number,
-            upload_rows::program_id,
-            upload_rows::code,
-            upload_rows::code_type,
-            upload_rows::partner_id,
-            upload_rows::credit_rule,
-            upload_rows::match_mode,
-            upload_rows::deal_id,
-            upload_rows::active_start,
-            upload_rows::active_end,
-            upload_rows::time_zone,
-            upload_rows::existing_id,
-        ))
-        .load(conn)?)
+    Ok(diesel::sql_query(format!(
+        "SELECT r.row_number, r.program_id, r.code, r.code_type, p.media_id, p.name AS partner_name,
+                r.credit_rule, r.match_mode, d.name AS deal_name, r.active_start, r.active_end,
+                r.time_zone, r.existing_id, coalesce(c.id IS NOT NULL AND {}, false) AS unchanged
+         FROM (SELECT * FROM upload_rows WHERE brand_id = $1 AND upload_id = $2
+               ORDER BY row_number LIMIT $3) r
+         LEFT JOIN partners p ON p.brand_id = r.brand_id AND p.id = r.partner_id
+         LEFT JOIN deals d ON d.brand_id = r.brand_id AND d.id = r.deal_id
+         LEFT JOIN promo_codes c ON c.brand_id = r.brand_id AND c.id = r.existing_id
+         ORDER BY r.row_number",
+        unchanged()
+    ))
+    .bind::<BigInt, _>(brand.0)
+    .bind::<BigInt, _>(upload.0)
+    .bind::<BigInt, _>(limit)
+    .load(conn)?)
 }
 
 /// The most fields of a row with errors (rows may be wider than the header).
@@ -726,8 +912,13 @@ pub fn error_report_batch(
 }
 
 pub enum AcceptOutcome {
-    /// Just accepted now: created and updated codes.
-    Accepted { created: i64, updated: i64 },
+    /// Just accepted now: created and updated codes, and the rows that
+    /// matched a code they would not change (not written).
+    Accepted {
+        created: i64,
+        updated: i64,
+        unchanged: i64,
+    },
     /// Nothing to do: it was accepted (or closed) before.
     AlreadyDone(String),
 }
@@ -792,8 +983,9 @@ pub fn accept(
         .bind::<BigInt, _>(user.0)
         .bind::<Timestamptz, _>(now)
         .execute(conn)? as i64;
-        // Rows that update existing codes (only when the upload asked for it).
-        let updated = if u.update_rows == 0 {
+        // Rows that update existing codes (only when the upload asked for it):
+        // each is compared with its code as it is now.
+        let updated = if u.valid_rows == u.create_rows {
             0
         } else {
             // Lock the codes to update first, in a statement of its own: locking
@@ -807,18 +999,21 @@ pub fn accept(
             .bind::<BigInt, _>(brand.0)
             .bind::<BigInt, _>(upload.0)
             .execute(conn)?;
-            diesel::sql_query(
+            // Only rows that change their code are written (a file exported
+            // and uploaded again changes nothing, and leaves no history).
+            diesel::sql_query(format!(
                 "WITH old AS (
                    SELECT c.id, c.partner_id, c.credit_rule, c.code_type, c.deal_id, c.active_start, c.active_end, c.time_zone
                    FROM promo_codes c JOIN upload_rows r ON r.brand_id = c.brand_id AND r.existing_id = c.id
                    WHERE r.brand_id = $1 AND r.upload_id = $2),
                  upd AS (
                    UPDATE promo_codes c SET code_type = r.code_type, partner_id = r.partner_id, credit_rule = r.credit_rule,
-                          deal_id = r.deal_id, active_start = coalesce(r.active_start, c.active_start),
-                          active_end = r.active_end, time_zone = r.time_zone, updated_by = $3, updated_at = $4
+                          deal_id = r.deal_id, active_start = {new_start}, active_end = {new_end},
+                          time_zone = r.time_zone, updated_by = $3, updated_at = $4
                    FROM upload_rows r
                    WHERE r.brand_id = $1 AND r.upload_id = $2 AND c.brand_id = r.brand_id AND c.id = r.existing_id
-                   RETURNING c.brand_id, c.id, c.partner_id, c.credit_rule, c.code_type, c.deal_id, c.active_start, c.active_end)
+                     AND NOT {unchanged}
+                   RETURNING c.brand_id, c.id, c.partner_id, c.credit_rule, c.code_type, c.deal_id, c.active_start, c.active_end, c.time_zone)
                  INSERT INTO code_history (brand_id, code_id, changed_by, changed_at, action, changes)
                  SELECT upd.brand_id, upd.id, $3, $4, 'upload_updated',
                         jsonb_strip_nulls(jsonb_build_object(
@@ -828,9 +1023,13 @@ pub fn accept(
                           'code_type', CASE WHEN old.code_type IS DISTINCT FROM upd.code_type THEN jsonb_build_array(old.code_type, upd.code_type) END,
                           'deal_id', CASE WHEN old.deal_id IS DISTINCT FROM upd.deal_id THEN jsonb_build_array(old.deal_id, upd.deal_id) END,
                           'active_start', CASE WHEN old.active_start IS DISTINCT FROM upd.active_start THEN jsonb_build_array(old.active_start, upd.active_start) END,
-                          'active_end', CASE WHEN old.active_end IS DISTINCT FROM upd.active_end THEN jsonb_build_array(old.active_end, upd.active_end) END))
+                          'active_end', CASE WHEN old.active_end IS DISTINCT FROM upd.active_end THEN jsonb_build_array(old.active_end, upd.active_end) END,
+                          'time_zone', CASE WHEN old.time_zone IS DISTINCT FROM upd.time_zone THEN jsonb_build_array(old.time_zone, upd.time_zone) END))
                  FROM upd JOIN old ON old.id = upd.id",
-            )
+                new_start = new_start(),
+                new_end = new_end(),
+                unchanged = unchanged(),
+            ))
             .bind::<BigInt, _>(brand.0)
             .bind::<BigInt, _>(upload.0)
             .bind::<BigInt, _>(user.0)
@@ -838,11 +1037,20 @@ pub fn accept(
             .execute(conn)? as i64
         };
         diesel::update(uploads::table.filter(uploads::brand_id.eq(brand.0)).filter(uploads::id.eq(upload.0)))
-            .set((uploads::status.eq("accepted"), uploads::accepted_at.eq(now)))
+            .set((
+                uploads::status.eq("accepted"),
+                uploads::accepted_at.eq(now),
+                uploads::create_rows.eq(created),
+                uploads::update_rows.eq(updated),
+            ))
             .execute(conn)?;
         // The staged rows go after the commit (`purge_staged`): deleting a
         // million rows here would hold the transaction for seconds more.
-        Ok(Ok(AcceptOutcome::Accepted { created, updated }))
+        Ok(Ok(AcceptOutcome::Accepted {
+            created,
+            updated,
+            unchanged: staged - created - updated,
+        }))
     });
     match res {
         Ok(Ok(outcome)) => Ok(outcome),

@@ -310,36 +310,26 @@ async fn list(
 
 // ---------------------------------------------------------------- CSV
 
-const CSV_HEADER: &[&str] = &[
-    "Code Id",
-    "Promo Code",
-    "Program Id",
-    "Program",
-    "Media Id",
-    "Partner",
-    "Type",
-    "Credit Rule",
-    "Match Mode",
-    "Deal Id",
-    "Deal Name",
-    "Status",
-    "Active Start Date",
-    "Active End Date",
-    "Timezone",
-    "Payout Percent",
-    "Payout Flat",
-    "Comments",
-];
-
 fn csv_rows(rows: &[CodeRow], now: DateTime<Utc>, out: &mut Vec<u8>) {
     let mut w = csv::WriterBuilder::new()
         .has_headers(false)
         .from_writer(Vec::new());
     for r in rows {
         let tz = r.tz();
+        // Whole seconds, in the code's zone with its offset (which tells the
+        // two 01:30 of the night the clocks go back apart). The app stores
+        // instants to the microsecond (a code made or expired "now"); an
+        // upload of this file with "update existing codes" takes a date
+        // equal to the code's to the second for the code's own instant
+        // (`same_time` in store/uploads.rs), so the file reads as people
+        // write dates and still changes nothing when uploaded again.
         let date = |t: Option<DateTime<Utc>>| {
-            t.map(|t| t.with_timezone(&tz).to_rfc3339())
-                .unwrap_or_default()
+            t.map(|t| {
+                t.with_timezone(&tz)
+                    .format("%Y-%m-%dT%H:%M:%S%:z")
+                    .to_string()
+            })
+            .unwrap_or_default()
         };
         let record = [
             r.id.to_string(),
@@ -374,7 +364,7 @@ fn csv_rows(rows: &[CodeRow], now: DateTime<Utc>, out: &mut Vec<u8>) {
 
 fn csv_header() -> Vec<u8> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record(CSV_HEADER);
+    let _ = w.write_record(crate::import::header::EXPORT_HEADER);
     w.into_inner().unwrap_or_default()
 }
 

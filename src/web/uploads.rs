@@ -6,7 +6,7 @@ use super::layout::Layout;
 use super::session::{verify_csrf, CurrentUser};
 use super::{db, page, see_other, AppState};
 use crate::domain::{Role, UploadId};
-use crate::import::header::check_header;
+use crate::import::header::{check_header, Column};
 use crate::import::reader::{self, FileError};
 use crate::import::rows::validate_row;
 use crate::store::uploads::{self, AcceptOutcome, ErrorLine, PreviewRow, Staged, Upload};
@@ -47,6 +47,11 @@ struct ShowPage {
 impl ShowPage {
     fn can_accept(&self) -> bool {
         self.upload.status == "reviewing" && self.upload.valid_rows > 0 && self.layout.can_manage()
+    }
+
+    /// Valid rows that match an existing code and would leave it as it is.
+    fn unchanged_rows(&self) -> i64 {
+        self.upload.valid_rows - self.upload.create_rows - self.upload.update_rows
     }
 }
 
@@ -209,7 +214,13 @@ async fn create(
             if counts.valid + counts.invalid == 0 {
                 return Err(StoreError::Conflict(FileError::NoRows.to_string()));
             }
-            uploads::check(conn, brand, id, update_existing, now)?;
+            let end_column = map
+                .position(Column::ActiveEnd)
+                .map(|position| uploads::EndColumn {
+                    position,
+                    header: map.header_name(Column::ActiveEnd),
+                });
+            uploads::check(conn, brand, id, update_existing, end_column, now)?;
             Ok(id)
         });
         match res {
@@ -283,7 +294,11 @@ async fn accept(
     })
     .await?;
     match db(&state, move |c| uploads::accept(c, brand, uid, id, now)).await {
-        Ok(AcceptOutcome::Accepted { created, updated }) => {
+        Ok(AcceptOutcome::Accepted {
+            created,
+            updated,
+            unchanged,
+        }) => {
             // The staged rows are not needed any more; they go after the
             // answer (a million rows take a second or two to delete).
             let state = state.clone();
@@ -297,8 +312,14 @@ async fn accept(
                 super::codes::thousands(created),
                 if created == 1 { "" } else { "s" }
             );
-            if updated > 0 {
+            if updated > 0 || unchanged > 0 {
                 msg.push_str(&format!(", {} updated", super::codes::thousands(updated)));
+            }
+            if unchanged > 0 {
+                msg.push_str(&format!(
+                    ", {} unchanged",
+                    super::codes::thousands(unchanged)
+                ));
             }
             user.flash("success", format!("{msg}."));
         }

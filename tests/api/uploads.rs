@@ -1237,8 +1237,12 @@ async fn an_accept_without_superuser_rights_creates_the_same_codes() {
     assert_eq!(su.n, 0, "the connection is not a superuser's");
     let uid = user_id(&f.app, "max@acme.test");
     match uploads::accept(&mut c, f.brand.id, uid, UploadId(id), Utc::now()) {
-        Ok(uploads::AcceptOutcome::Accepted { created, updated }) => {
-            assert_eq!((created, updated), (3, 0))
+        Ok(uploads::AcceptOutcome::Accepted {
+            created,
+            updated,
+            unchanged,
+        }) => {
+            assert_eq!((created, updated, unchanged), (3, 0, 0))
         }
         Ok(_) => panic!("not accepted"),
         Err(e) => panic!("accept failed: {e}"),
@@ -1700,4 +1704,629 @@ async fn a_large_file_is_reviewed_in_reasonable_time() {
     assert!(errors[0]
         .message
         .starts_with("Duplicate of row 9 in this file"));
+}
+
+// ---------------------------------------------------------------------------
+// Issue 9: empty required cells, upload numbers, export round trip, names in
+// the review
+
+/// An empty required cell (or one of spaces) used to answer 500: the error's
+/// empty value was written to the COPY unquoted, which PostgreSQL reads as
+/// NULL, and `upload_errors.value` is NOT NULL.
+#[actix_web::test]
+async fn an_empty_required_cell_is_a_row_error() {
+    let f = fixture().await;
+    let p = f.program();
+    let csv = format!(
+        "{HEADER}\n\
+         ,{p},10001,TRACKING,ALWAYS,LI,,,,\n\
+         E3,,10001,TRACKING,ALWAYS,LI,,,,\n\
+         E4,{p},,TRACKING,ALWAYS,LI,,,,\n\
+         E5,{p},10001,,ALWAYS,LI,,,,\n\
+         E6,{p},10001,TRACKING,,LI,,,,\n\
+         E7,{p},10001,TRACKING,ALWAYS,,,,,\n\
+         OK8,{p},,RESTRICTED,,LI,,,,\n\
+         \"   \",{p},10001,TRACKING,ALWAYS,LI,,,,\n"
+    );
+    let res = upload(&f.c, csv.into_bytes(), "empty-cells.csv", false).await;
+    assert_eq!(
+        res.status(),
+        303,
+        "a review, not an error page: {}",
+        flash_errors(&res.text().await.unwrap_or_default())
+    );
+    let id = upload_id_of(&res);
+    let (status, page) = f.c.page(&format!("/uploads/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        counts(&page, &["Rows", "Valid", "To create", "With errors"]),
+        vec![8, 1, 1, 7]
+    );
+    let got: Vec<(i64, String, String, String)> = error_table(&page)
+        .into_iter()
+        .map(|e| (e.row, e.column, e.value, e.message))
+        .collect();
+    let empty = "(empty)".to_string();
+    let want = vec![
+        (
+            2,
+            "Promo Code",
+            "Required: the code customers type, or a pattern.",
+        ),
+        (
+            3,
+            "Program Id",
+            "Required: the Program Id of one of your programs.",
+        ),
+        (
+            4,
+            "Media Id",
+            "Required for a TRACKING code: the partner's Media Id.",
+        ),
+        (5, "Type", "Required: TRACKING or RESTRICTED."),
+        (
+            6,
+            "Credit Rule",
+            "Required for a TRACKING code: ALWAYS, INVOLVED or WINNER.",
+        ),
+        (
+            7,
+            "Match Mode",
+            "Required: LI (exact code) or RE (regular expression).",
+        ),
+        (
+            9,
+            "Promo Code",
+            "Required: the code customers type, or a pattern.",
+        ),
+    ]
+    .into_iter()
+    .map(|(r, c, m)| (r, c.to_string(), empty.clone(), m.to_string()))
+    .collect::<Vec<_>>();
+    assert_eq!(got, want);
+    assert_eq!(
+        page.matches("<em class=\"muted\">(empty)</em>").count(),
+        7,
+        "an empty value is shown as such"
+    );
+    // Stored as empty text (not NULL), one per row.
+    assert_eq!(
+        count(
+            &mut f.app.conn(),
+            "SELECT count(*) AS n FROM upload_errors WHERE value = ''"
+        ),
+        7
+    );
+    // The error report names the column of each row.
+    let report = error_report(&f.c, id).await;
+    assert_eq!(report.len(), 1 + 7);
+    assert_eq!(
+        report[3][10],
+        "Media Id: Required for a TRACKING code: the partner's Media Id."
+    );
+    assert_eq!(report[3][2], "", "the empty cell stays empty");
+    let (_, page) = accept(&f.c, id).await;
+    assert!(
+        text_of(&page).contains("1 code created."),
+        "{}",
+        text_of(&page)
+    );
+    assert_eq!(
+        code_by_value(&f.app, f.brand.id, "OK8").code_type,
+        "RESTRICTED"
+    );
+}
+
+/// Upload ids were one sequence for every brand, and a refused file used one
+/// up: a brand's history showed gaps (its own refused files and every other
+/// brand's uploads). Each brand's uploads are numbered 1, 2, 3 ... now, and a
+/// number is used only by an upload that is kept.
+#[actix_web::test]
+async fn upload_numbers_count_up_per_brand_without_gaps() {
+    let f = fixture().await;
+    let p = f.program();
+    let good = |code: &str| format!("{HEADER}\n{code},{p},10001,TRACKING,ALWAYS,LI,,,,\n");
+    let first = review(&f.c, &good("NUM1"), "first.csv", false).await;
+    assert_eq!(first, 1);
+    // Refused after the upload was begun: no data rows, and (before the fix
+    // of the empty cells) a 500.
+    let res = upload(
+        &f.c,
+        format!("{HEADER}\n\n").into_bytes(),
+        "none.csv",
+        false,
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    // Another brand uploads in between, and has its own numbers.
+    let other = f.app.brand("Globex");
+    f.app.user(&other, "gil@globex.test", Role::Manager);
+    f.app.partner(&other, 10001, "Globex Partner");
+    let g = f.app.login("gil@globex.test").await;
+    let op = other.program.0;
+    let theirs = review(
+        &g,
+        &format!("{HEADER}\nTHEIRS1,{op},10001,TRACKING,ALWAYS,LI,,,,\n"),
+        "globex.csv",
+        false,
+    )
+    .await;
+    assert_eq!(theirs, 1, "the other brand's first upload");
+    let second = review(&f.c, &good("NUM2"), "second.csv", false).await;
+    assert_eq!(second, 2, "no gap for the refused file or the other brand");
+    let (_, page) = f.c.page("/uploads/2").await;
+    assert!(text_of(&page).contains("upload #2"), "{}", text_of(&page));
+    // The same number in two brands: each sees and accepts its own.
+    let (_, mine) = f.c.page("/uploads/1").await;
+    let (_, yours) = g.page("/uploads/1").await;
+    assert!(mine.contains("first.csv") && !mine.contains("globex.csv"));
+    assert!(yours.contains("globex.csv") && !yours.contains("first.csv"));
+    let (_, page) = accept(&g, 1).await;
+    assert!(
+        text_of(&page).contains("1 code created."),
+        "{}",
+        text_of(&page)
+    );
+    assert_eq!(get_upload(&f.app, &other, 1).status, "accepted");
+    assert_eq!(get_upload(&f.app, &f.brand, 1).status, "reviewing");
+    let theirs = code_by_value(&f.app, other.id, "THEIRS1");
+    let hist = codes::history(&mut f.app.conn(), other.id, CodeId(theirs.id)).expect("history");
+    assert_eq!(hist[0].changes["upload"][1], serde_json::json!(1));
+    // Two uploads at the same time in one brand get the next two numbers.
+    let (a, b) = tokio::join!(
+        upload(&f.c, good("NUM3").into_bytes(), "third.csv", false),
+        upload(&f.c, good("NUM4").into_bytes(), "fourth.csv", false)
+    );
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (303, 303));
+    let mut ids = vec![upload_id_of(&a), upload_id_of(&b)];
+    ids.sort();
+    assert_eq!(ids, vec![3, 4]);
+    let (_, list) = f.c.page("/uploads").await;
+    for n in 1..=4 {
+        assert!(
+            list.contains(&format!("<a href=\"/uploads/{n}\">{n}</a>")),
+            "#{n} listed"
+        );
+    }
+}
+
+/// Every column of every code of a brand, as text: what "unchanged" means.
+fn code_rows(app: &TestApp, brand: BrandId) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        row: String,
+    }
+    diesel::sql_query(
+        "SELECT row_to_json(c)::text AS row FROM promo_codes c WHERE brand_id = $1 ORDER BY id",
+    )
+    .bind::<BigInt, _>(brand.0)
+    .load::<Row>(&mut app.conn())
+    .expect("codes")
+    .into_iter()
+    .map(|r| r.row)
+    .collect()
+}
+
+fn history_count(app: &TestApp) -> i64 {
+    count(&mut app.conn(), "SELECT count(*) AS n FROM code_history")
+}
+
+/// A code made as the app makes them (the form's rules, the store's create).
+fn make_code(
+    f: &Fixture,
+    code: &str,
+    tweak: impl FnOnce(&mut promodesk::domain::code::NewCode),
+) -> i64 {
+    use promodesk::domain::code::{CodeType, CreditRule, MatchMode, NewCode};
+    let mut c = NewCode {
+        program_id: f.brand.program,
+        code: code.into(),
+        code_type: CodeType::Tracking,
+        partner_id: Some(promodesk::domain::PartnerId(f.p1)),
+        credit_rule: Some(CreditRule::Always),
+        match_mode: MatchMode::Literal,
+        deal_id: None,
+        active_start: None,
+        active_end: None,
+        time_zone: chrono_tz::America::New_York,
+        payout: None,
+        comments: String::new(),
+    };
+    tweak(&mut c);
+    let c = c.starting_now(Utc::now()).expect("a valid code");
+    let uid = user_id(&f.app, "max@acme.test");
+    codes::create(&mut f.app.conn(), f.brand.id, uid, &c)
+        .expect("create the code")
+        .0
+}
+
+/// Expires a code as the app's expire does (now; a code that has not
+/// started ends at its start).
+fn expire_code(f: &Fixture, id: i64) {
+    let uid = user_id(&f.app, "max@acme.test");
+    codes::expire(
+        &mut f.app.conn(),
+        f.brand.id,
+        uid,
+        CodeId(id),
+        None,
+        Utc::now(),
+    )
+    .expect("expire");
+}
+
+fn at(s: &str) -> chrono::DateTime<Utc> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .expect("a time")
+        .with_timezone(&Utc)
+}
+
+/// The codes list exported and uploaded again with "update existing codes"
+/// used to come back with errors (codes the app expired before they began:
+/// end = start), to create regex codes a second time, and to update every
+/// matched code (history rows, new updated_at) even when nothing differed.
+#[actix_web::test]
+async fn an_exported_list_uploads_again_and_changes_nothing() {
+    use promodesk::domain::code::{CodeType, CreditRule, MatchMode};
+    use promodesk::domain::partner::Payout;
+    use promodesk::domain::PartnerId;
+    use rust_decimal::Decimal;
+    let f = fixture().await;
+    let deal = promodesk::store::deals::create(
+        &mut f.app.conn(),
+        f.brand.id,
+        &promodesk::domain::deal::NewDeal {
+            program_id: f.brand.program,
+            name: "Summer Sale".into(),
+            kind: promodesk::domain::deal::DealKind::FreeShipping,
+            value: None,
+            currency: None,
+        },
+    )
+    .expect("deal");
+    // Exact, with a deal, a payout override and comments; starts now (with
+    // microseconds, as the app stores it).
+    let exact = make_code(&f, "EXACT1", |c| {
+        c.deal_id = Some(promodesk::domain::DealId(deal.id));
+        c.payout = Some(Payout::Percent(Decimal::new(125, 1)));
+        c.comments = "Thanks, partner: \"see you\"".into();
+    });
+    make_code(&f, "FLAT1", |c| {
+        c.payout = Some(Payout::Flat(Decimal::new(500, 2)));
+        c.credit_rule = Some(CreditRule::Involved);
+    });
+    make_code(&f, "^(RGX)[0-9]{3}$", |c| {
+        c.match_mode = MatchMode::Regex;
+        c.partner_id = Some(PartnerId(f.p2));
+        c.credit_rule = Some(CreditRule::Winner);
+    });
+    make_code(&f, "STAFF1", |c| {
+        c.code_type = CodeType::Restricted;
+        c.partner_id = None;
+        c.credit_rule = None;
+        c.time_zone = chrono_tz::Europe::Paris;
+        c.active_start = Some(at("2026-01-01T09:00:00+01:00"));
+        c.active_end = Some(at("2027-01-01T09:00:00+01:00"));
+    });
+    make_code(&f, "OLD1", |c| {
+        c.active_start = Some(at("2025-01-01T00:00:00-05:00"));
+        c.active_end = Some(at("2025-06-01T00:00:00-04:00"));
+    });
+    make_code(&f, "LATER1", |c| {
+        c.active_start = Some(at("2030-01-01T00:00:00-05:00"));
+    });
+    // The second 01:30 of the night the clocks go back (EST, not EDT).
+    make_code(&f, "FOLD1", |c| {
+        c.active_start = Some(at("2026-11-01T01:30:00-05:00"));
+    });
+    // Expired by the app: now, and before their start (end = start, whole
+    // seconds and with microseconds).
+    let now_expired = make_code(&f, "EXPNOW", |_| {});
+    expire_code(&f, now_expired);
+    let cancelled = make_code(&f, "CANCEL1", |c| {
+        c.active_start = Some(at("2030-02-01T00:00:00-05:00"));
+    });
+    expire_code(&f, cancelled);
+    let cancelled_us = make_code(&f, "CANCEL2", |c| {
+        c.active_start = Some(at("2030-03-01T10:00:00.123456+01:00"));
+        c.time_zone = chrono_tz::Europe::Paris;
+    });
+    expire_code(&f, cancelled_us);
+    // A value issued again right after its first code expired (both codes
+    // may fall in the same second).
+    let reused = make_code(&f, "REUSE1", |_| {});
+    expire_code(&f, reused);
+    make_code(&f, "REUSE1", |c| c.partner_id = Some(PartnerId(f.p2)));
+    let cancelled_row =
+        codes::get(&mut f.app.conn(), f.brand.id, CodeId(cancelled_us)).expect("code");
+    assert_eq!(cancelled_row.active_end, cancelled_row.active_start);
+    let total = codes_stored(&f.app);
+    assert_eq!(total, 12);
+
+    let before = code_rows(&f.app, f.brand.id);
+    let history_before = history_count(&f.app);
+    let res = f.c.get("/codes.csv").await;
+    assert_eq!(res.status(), 200);
+    let exported = res.text().await.expect("export");
+    assert_eq!(exported.lines().count() as i64, 1 + total, "{exported}");
+    // Times in whole seconds, in each code's zone.
+    let fraction = regex::Regex::new(r"T\d\d:\d\d:\d\d\.").expect("regex");
+    assert!(
+        !fraction.is_match(&exported),
+        "no fractions of seconds: {exported}"
+    );
+    assert!(exported.contains("2026-11-01T01:30:00-05:00"), "{exported}");
+    assert!(
+        exported.contains("2030-03-01T10:00:00+01:00,2030-03-01T10:00:00+01:00"),
+        "{exported}"
+    );
+
+    // Uploaded again as it is, with "update existing codes".
+    let id = review(&f.c, &exported, "export.csv", true).await;
+    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    assert!(
+        !page.contains("<h2>Errors</h2>"),
+        "{:?}",
+        error_table(&page)
+    );
+    assert_eq!(
+        counts(
+            &page,
+            &[
+                "Rows",
+                "Valid",
+                "To create",
+                "To update",
+                "Unchanged",
+                "With errors"
+            ]
+        ),
+        vec![total, total, 0, 0, total, 0]
+    );
+    assert!(
+        text_of(&page).contains("Nothing would change"),
+        "{}",
+        text_of(&page)
+    );
+    let (status, page) = accept(&f.c, id).await;
+    assert_eq!(status, 303);
+    assert!(
+        text_of(&page).contains(&format!("0 codes created, 0 updated, {total} unchanged.")),
+        "{}",
+        text_of(&page)
+    );
+    assert_eq!(get_upload(&f.app, &f.brand, id).status, "accepted");
+    assert_eq!(
+        code_rows(&f.app, f.brand.id),
+        before,
+        "every column as it was"
+    );
+    assert_eq!(
+        history_count(&f.app),
+        history_before,
+        "no history for unchanged codes"
+    );
+
+    // Without "update existing codes" every row is a conflict: nothing is
+    // created twice (regex codes and codes that never began included).
+    let id = review(&f.c, &exported, "export-again.csv", false).await;
+    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    assert_eq!(
+        counts(&page, &["Rows", "Valid", "To create", "With errors"]),
+        vec![total, 0, 0, total]
+    );
+    let errors = error_table(&page);
+    assert!(
+        errors.iter().all(|e| e.column == "Promo Code"
+            && e.message.starts_with("Conflicts with the existing code")),
+        "{errors:?}"
+    );
+
+    // One changed cell changes that code only, and keeps its dates exactly.
+    let mut rdr = csv::Reader::from_reader(exported.as_bytes());
+    let head: Vec<String> = rdr
+        .headers()
+        .expect("header")
+        .iter()
+        .map(String::from)
+        .collect();
+    let media = head.iter().position(|h| h == "Media Id").expect("Media Id");
+    let code_col = head
+        .iter()
+        .position(|h| h == "Promo Code")
+        .expect("Promo Code");
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&head).expect("write");
+    for rec in rdr.records() {
+        let mut rec: Vec<String> = rec.expect("record").iter().map(String::from).collect();
+        if rec[code_col] == "EXACT1" {
+            rec[media] = "10005".into();
+        }
+        w.write_record(&rec).expect("write");
+    }
+    let changed = String::from_utf8(w.into_inner().expect("csv")).expect("utf8");
+    let old = codes::get(&mut f.app.conn(), f.brand.id, CodeId(exact)).expect("code");
+    let id = review(&f.c, &changed, "export-changed.csv", true).await;
+    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    assert_eq!(
+        counts(
+            &page,
+            &["To create", "To update", "Unchanged", "With errors"]
+        ),
+        vec![0, 1, total - 1, 0]
+    );
+    assert!(
+        page.contains(&format!("updates #{exact}")),
+        "the changed row is marked"
+    );
+    let (_, page) = accept(&f.c, id).await;
+    assert!(
+        text_of(&page).contains(&format!(
+            "0 codes created, 1 updated, {} unchanged.",
+            total - 1
+        )),
+        "{}",
+        text_of(&page)
+    );
+    let new = codes::get(&mut f.app.conn(), f.brand.id, CodeId(exact)).expect("code");
+    assert_eq!(new.partner_id, Some(f.p2));
+    assert_eq!(
+        new.active_start, old.active_start,
+        "the stored instant is kept"
+    );
+    assert_eq!((new.deal_id, new.comments), (old.deal_id, old.comments));
+    assert_eq!(history_count(&f.app), history_before + 1);
+    let hist = codes::history(&mut f.app.conn(), f.brand.id, CodeId(exact)).expect("history");
+    assert_eq!(hist[0].action, "upload_updated");
+    let keys: Vec<&String> = hist[0]
+        .changes
+        .as_object()
+        .expect("changes")
+        .keys()
+        .collect();
+    assert_eq!(keys, vec!["partner_id", "upload"], "{:?}", hist[0].changes);
+    let after = code_rows(&f.app, f.brand.id);
+    let differing = before.iter().zip(&after).filter(|(a, b)| a != b).count();
+    assert_eq!(differing, 1, "only EXACT1 changed");
+}
+
+/// A new code whose end is not after its start is an error of the review (a
+/// file may end an existing code at its start, as the app's expire does).
+#[actix_web::test]
+async fn a_new_code_must_end_after_it_starts() {
+    let f = fixture().await;
+    let p = f.program();
+    let csv = format!(
+        "{HEADER}\n\
+         SAME1,{p},10001,TRACKING,ALWAYS,LI,,2026-07-02,2026-07-02,\n\
+         SAME2,{p},10001,TRACKING,ALWAYS,LI,,2026-07-02T10:00:00-04:00,2026-07-02T10:00:00-04:00,America/New_York\n\
+         PAST1,{p},10001,TRACKING,ALWAYS,LI,,,2020-01-01,\n\
+         FINE1,{p},10001,TRACKING,ALWAYS,LI,,2026-07-02,2026-07-03,\n"
+    );
+    let id = review(&f.c, &csv, "ends.csv", false).await;
+    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    assert_eq!(
+        counts(&page, &["Rows", "Valid", "With errors"]),
+        vec![4, 1, 3]
+    );
+    let got: Vec<(i64, String, String, String)> = error_table(&page)
+        .into_iter()
+        .map(|e| (e.row, e.column, e.value, e.message))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                2,
+                "Active End Date".into(),
+                "2026-07-02".into(),
+                "The end must be after the start.".into()
+            ),
+            (
+                3,
+                "Active End Date".into(),
+                "2026-07-02T10:00:00-04:00".into(),
+                "The end must be after the start.".into()
+            ),
+            (
+                4,
+                "Active End Date".into(),
+                "2020-01-01".into(),
+                "The end is in the past: give a start date too, or a later end.".into()
+            ),
+        ]
+    );
+    let (_, page) = accept(&f.c, id).await;
+    assert!(
+        text_of(&page).contains("1 code created."),
+        "{}",
+        text_of(&page)
+    );
+}
+
+/// The review's preview did not say whom a code credits (no partner, no
+/// deal), and a deal's name in the Deal Id column was refused although the
+/// column help offered names.
+#[actix_web::test]
+async fn the_review_names_partners_and_deals_and_deal_id_takes_a_name() {
+    let f = fixture().await;
+    let p = f.program();
+    let deal = promodesk::store::deals::create(
+        &mut f.app.conn(),
+        f.brand.id,
+        &promodesk::domain::deal::NewDeal {
+            program_id: f.brand.program,
+            name: "Summer Sale".into(),
+            kind: promodesk::domain::deal::DealKind::FreeShipping,
+            value: None,
+            currency: None,
+        },
+    )
+    .expect("deal");
+    let d = deal.id;
+    let csv = format!(
+        "{HEADER}\n\
+         NAMED1,{p},10001,TRACKING,ALWAYS,LI, summer SALE ,,,\n\
+         NUM1,{p},10005,TRACKING,WINNER,LI,{d},,,\n\
+         BAD1,{p},10001,TRACKING,ALWAYS,LI,Winter Sale,,,\n\
+         NONE1,{p},,RESTRICTED,,LI,,,,\n"
+    );
+    let id = review(&f.c, &csv, "deals.csv", false).await;
+    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    assert_eq!(
+        counts(&page, &["Rows", "Valid", "With errors"]),
+        vec![4, 3, 1]
+    );
+    assert_eq!(
+        error_table(&page),
+        vec![ErrorRow {
+            row: 4,
+            column: "Deal Id".into(),
+            value: "Winter Sale".into(),
+            message: format!("No deal named `Winter Sale` in program {p}."),
+        }]
+    );
+    // The preview: a Partner and a Deal column, by name.
+    let preview = page
+        .split("<h2>First valid rows</h2>")
+        .nth(1)
+        .expect("the preview");
+    let head = preview.split("</thead>").next().unwrap_or("");
+    assert!(
+        head.contains(">Partner</th>") && head.contains(">Deal</th>"),
+        "{head}"
+    );
+    let row_of = |code: &str| -> String {
+        preview
+            .split("<tr>")
+            .find(|tr| tr.contains(&format!(">{code}</td>")))
+            .map(text_of)
+            .unwrap_or_else(|| panic!("no preview row for {code}"))
+    };
+    let named = row_of("NAMED1");
+    assert!(
+        named.contains("Coupon Planet") && named.contains("Summer Sale"),
+        "{named}"
+    );
+    let num = row_of("NUM1");
+    assert!(
+        num.contains("Deal Hunter") && num.contains("Summer Sale"),
+        "{num}"
+    );
+    let none = row_of("NONE1");
+    assert!(
+        !none.contains("Coupon Planet") && !none.contains("Summer Sale"),
+        "{none}"
+    );
+    accept(&f.c, id).await;
+    assert_eq!(code_by_value(&f.app, f.brand.id, "NAMED1").deal_id, Some(d));
+    assert_eq!(code_by_value(&f.app, f.brand.id, "NUM1").deal_id, Some(d));
+    // The column help says what the column takes.
+    let (_, form) = f.c.page("/uploads/new").await;
+    assert!(
+        text_of(&form).contains("a deal of the program: its id or its name"),
+        "{}",
+        text_of(&form)
+    );
 }
