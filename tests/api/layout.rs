@@ -633,3 +633,50 @@ async fn bulk_with_no_codes_goes_back_to_the_same_list() {
     assert!(page.contains("Select at least one code"), "{page}");
     assert!(page.contains("value=\"SUMMER\""), "the search is kept");
 }
+
+#[actix_web::test]
+async fn the_upload_preview_keeps_a_long_pattern_inside_its_card() {
+    let shop = Shop::new().await;
+    let p = shop.brand.program.0;
+    // Shop has LONG_REGEX already: a pattern as long, of other words.
+    let long = LONG_REGEX.replace("SUMMER", "AUTUMN");
+    let csv = format!("{HEADER}\n{long},{p},100,TRACKING,ALWAYS,RE,,,,\n");
+    let token = shop.c.csrf().await;
+    let part = reqwest::multipart::Part::bytes(csv.into_bytes())
+        .file_name("long.csv")
+        .mime_str("text/csv")
+        .expect("mime");
+    let form = reqwest::multipart::Form::new()
+        .text("csrf_token", token)
+        .part("file", part);
+    let res = shop
+        .c
+        .http
+        .post(shop.c.url("/uploads"))
+        .multipart(form)
+        .send()
+        .await
+        .expect("POST /uploads");
+    assert_eq!(res.status(), 303);
+    let review = location(&res);
+    let b = shop.browser().await;
+    b.viewport(1280, 900).await;
+    b.goto(&shop.url(&review)).await;
+    let body = b.text("main").await;
+    assert!(body.contains("First valid rows"), "{body}");
+    let m = b
+        .exec(
+            r#"const t = document.querySelector('.table-compact');
+               const w = t.closest('.table-wrap');
+               return {scroll: w.scrollWidth, client: w.clientWidth, text: t.textContent};"#,
+        )
+        .await;
+    assert!(
+        m["text"].as_str().unwrap_or_default().contains("AUTUMNSALE"),
+        "{m}"
+    );
+    assert!(
+        num(&m, "scroll") <= num(&m, "client"),
+        "the preview scrolls sideways at 1280 px: {m}"
+    );
+}
