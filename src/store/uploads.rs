@@ -578,8 +578,9 @@ pub fn check(
     // just copied for a handful and picks nested loops for the checks below
     // (seen: 30 s instead of 1 s for 100,000 rows on a new server).
     diesel::sql_query("ANALYZE upload_rows").execute(conn)?;
-    // An exact code may appear once per overlapping period; later rows name
-    // the first. Empty start = from now on.
+    // An exact code (ignoring case) or a pattern (exactly) may appear once
+    // per overlapping period; later rows name the first. Empty start = from
+    // now on.
     //
     // The staged rows have no statistics (just copied in, never analyzed), so
     // the planner estimates one row per upload and picks a nested loop over
@@ -598,13 +599,16 @@ pub fn check(
         upload,
         &format!(
             "SELECT r.row_number, 'Promo Code' AS column_name, r.code AS value,
-                'Duplicate of row ' || min(o.row_number) || ' in this file: the same code (ignoring case) with overlapping dates.' AS message
+                'Duplicate of row ' || min(o.row_number) || ' in this file: the same '
+                || CASE WHEN r.match_mode = 'LI' THEN 'code (ignoring case)' ELSE 'pattern' END
+                || ' with overlapping dates.' AS message
          FROM upload_rows r
          JOIN upload_rows o ON o.brand_id = r.brand_id AND o.upload_id = r.upload_id AND o.program_id = r.program_id
-              AND o.match_mode = 'LI' AND lower(btrim(o.code)) = lower(btrim(r.code)) AND o.row_number < r.row_number
+              AND o.match_mode = r.match_mode AND lower(btrim(o.code)) = lower(btrim(r.code)) AND o.row_number < r.row_number
+              AND (r.match_mode = 'LI' OR o.code = r.code)
               AND {} && {}
-         WHERE r.brand_id = $1 AND r.upload_id = $2 AND r.match_mode = 'LI'
-         GROUP BY r.row_number, r.code",
+         WHERE r.brand_id = $1 AND r.upload_id = $2
+         GROUP BY r.row_number, r.code, r.match_mode",
             row_range("o"),
             row_range("r")
         ),

@@ -983,6 +983,36 @@ async fn duplicates_inside_the_file_name_the_first_row() {
     assert_eq!(codes_stored(&f.app), 3);
 }
 
+#[actix_web::test]
+async fn a_pattern_twice_in_the_file_is_a_duplicate_but_its_other_case_is_not() {
+    let f = fixture().await;
+    let p = f.program();
+    let csv = format!(
+        "{HEADER}\n\
+         ^VIP[0-9]{{3}}$,{p},10001,TRACKING,ALWAYS,RE,,2026-07-01,2026-08-01,\n\
+         ^VIP[0-9]{{3}}$,{p},10005,TRACKING,WINNER,RE,,2026-07-15,2026-08-15,\n\
+         ^vip[0-9]{{3}}$,{p},10001,TRACKING,ALWAYS,RE,,2026-07-01,2026-08-01,\n\
+         ^VIP[0-9]{{3}}$,{p},10001,TRACKING,ALWAYS,RE,,2026-09-01,2026-10-01,\n"
+    );
+    let id = review(&f.c, &csv, "patterns.csv", false).await;
+    let (status, page) = f.c.page(&format!("/uploads/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        counts(&page, &["Rows", "Valid", "With errors"]),
+        vec![4, 3, 1]
+    );
+    let errors = error_table(&page);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].row, 3);
+    assert_eq!(errors[0].column, "Promo Code");
+    assert_eq!(
+        errors[0].message,
+        "Duplicate of row 2 in this file: the same pattern with overlapping dates."
+    );
+    accept(&f.c, id).await;
+    assert_eq!(codes_stored(&f.app), 3);
+}
+
 // ---------------------------------------------------------------------------
 // 8. Conflicts with existing codes
 
