@@ -1,9 +1,14 @@
 //! Crediting (SPEC §6 "Crediting"): which partner, if any, earns one conversion, and why.
 //!
 //! [`credit`] is a pure function of the conversion, its journey, the program's codes, the
-//! partners and whether promo code tracking is on. It does no I/O, takes no clock reading and
-//! allocates at most three small vectors (involved partners, misuse; both empty for an empty
-//! journey and clean codes), so the same inputs always give the same [`Decision`].
+//! partners and whether promo code tracking is on. It does no I/O and takes no clock reading,
+//! so the same inputs always give the same [`Decision`]. It allocates only the decision's two
+//! small vectors (involved partners, misuse; neither allocates when empty) and, for an order
+//! with more than 16 entered codes, a set to skip repeated ones.
+//!
+//! [`ProgramCodes`] is built once per version of a program's codes and shared by all workers.
+//! The matcher knows each code by its index in the program's table (ids sorted ascending, so
+//! the matcher's "lowest id" tie-break is kept), and a match reads a 32-byte row of that table.
 //!
 //! ## The rules, in order (SPEC §6)
 //!
@@ -282,6 +287,20 @@ pub struct ProgramCodes {
     /// gives the facts with one array read. Indexes ascend with ids, so the matcher's last
     /// tie-break ("lowest id") is unchanged.
     codes: Vec<CodeFacts>,
+    /// What crediting reads after a match, by the same index: 32 bytes a code (a tenth of
+    /// [`CodeFacts`]), so that the table of a large program mostly stays in the CPU's cache.
+    hot: Vec<HotCode>,
+    /// Payout overrides, referenced by [`HotCode::payout`].
+    payouts: Vec<Payout>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct HotCode {
+    id: CodeId,
+    kind: CodeKind,
+    /// 1 + index into `ProgramCodes::payouts`; 0: no override.
+    payout: u32,
+    match_mode: MatchMode,
 }
 
 impl fmt::Debug for ProgramCodes {
@@ -320,7 +339,31 @@ impl ProgramCodes {
             .into_iter()
             .filter_map(|(index, e)| Some((codes.get(usize::try_from(index).ok()?)?.id, e)))
             .collect();
-        (ProgramCodes { matcher, codes }, errors)
+        let mut payouts = Vec::new();
+        let hot = codes
+            .iter()
+            .map(|c| HotCode {
+                id: c.id,
+                kind: c.kind,
+                payout: match c.payout {
+                    Some(p) => {
+                        payouts.push(p);
+                        u32::try_from(payouts.len()).expect("fewer than 2^32 codes")
+                    }
+                    None => 0,
+                },
+                match_mode: c.match_mode,
+            })
+            .collect();
+        (
+            ProgramCodes {
+                matcher,
+                codes,
+                hot,
+                payouts,
+            },
+            errors,
+        )
     }
 
     /// The code with this id (for the decision's explanation and the API reply).
@@ -341,10 +384,12 @@ impl ProgramCodes {
     }
 
     /// The code `entered` stands for at `at`, with its facts.
-    fn lookup(&self, entered: &str, at: DateTime<Utc>) -> CodeLookup<'_> {
-        let facts = |index: i64| usize::try_from(index).ok().and_then(|i| self.codes.get(i));
+    fn lookup(&self, entered: &str, at: DateTime<Utc>) -> CodeLookup {
+        let facts = |index: i64| usize::try_from(index).ok().and_then(|i| self.hot.get(i));
         match self.matcher.lookup(entered, at) {
-            Lookup::Matched(index) => facts(index).map_or(CodeLookup::NoMatch, CodeLookup::Active),
+            Lookup::Matched(index) => {
+                facts(index).map_or(CodeLookup::NoMatch, |&c| CodeLookup::Active(c))
+            }
             Lookup::OutsideWindow {
                 code_id,
                 not_yet_active,
@@ -354,10 +399,16 @@ impl ProgramCodes {
             Lookup::NoMatch => CodeLookup::NoMatch,
         }
     }
+
+    /// A code's payout override.
+    fn payout_of(&self, code: &HotCode) -> Option<Payout> {
+        let i = usize::try_from(code.payout).ok()?.checked_sub(1)?;
+        self.payouts.get(i).copied()
+    }
 }
 
-enum CodeLookup<'a> {
-    Active(&'a CodeFacts),
+enum CodeLookup {
+    Active(HotCode),
     Outside(CodeId, bool),
     NoMatch,
 }
@@ -487,7 +538,7 @@ pub struct Click {
 }
 
 /// The conversion as crediting needs it. `S` is `String` or `&str`.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Conversion<'a, S = String> {
     /// The event instant: code windows are compared with it.
     pub event_date: DateTime<Utc>,
@@ -496,6 +547,14 @@ pub struct Conversion<'a, S = String> {
     /// The sale amount, for percent payouts.
     pub sale_amount: Decimal,
 }
+
+impl<S> Clone for Conversion<'_, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Conversion<'_, S> {}
 
 /// The entered code that decided, and what its code is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -633,11 +692,11 @@ fn last_click_of(journey: &[Click], partner: PartnerId) -> Option<usize> {
 const DEDUP_SCAN_MAX: usize = 16;
 
 /// Step 1: the first entered code that matches an active code, and the misuse of all of them.
-fn match_entered<'c, S: AsRef<str>>(
+fn match_entered<S: AsRef<str>>(
     entered: &[S],
     at: DateTime<Utc>,
-    codes: &'c ProgramCodes,
-) -> (Option<(usize, &'c CodeFacts)>, Vec<Misuse>) {
+    codes: &ProgramCodes,
+) -> (Option<(usize, HotCode)>, Vec<Misuse>) {
     let mut matched = None;
     let mut misuse = Vec::new();
     let mut seen: Option<HashSet<&str>> = (entered.len() > DEDUP_SCAN_MAX).then(HashSet::new);
@@ -679,17 +738,62 @@ fn match_entered<'c, S: AsRef<str>>(
 }
 
 /// The payout of `payout` on a sale of `sale`: percent rounded to cents half away from zero,
-/// or the flat amount; never negative. Amounts beyond `Decimal`'s range (far beyond
-/// `NUMERIC(14, 2)`) pay zero rather than panic.
+/// or the flat amount (rounded the same way if it has more than two decimals); never negative.
 pub fn payout_amount(payout: Payout, sale: Decimal) -> Decimal {
-    let raw = match payout {
-        Payout::Percent(percent) => sale
-            .checked_mul(percent)
-            .and_then(|x| x.checked_div(Decimal::ONE_HUNDRED))
-            .unwrap_or(Decimal::ZERO),
-        Payout::Flat(amount) => amount,
+    match payout {
+        Payout::Percent(percent) => percent_of(sale, percent),
+        Payout::Flat(amount) => amount
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+            .max(Decimal::ZERO),
+    }
+}
+
+/// `sale × percent / 100` in cents, rounded half away from zero; zero for a negative input.
+///
+/// Integer arithmetic on the mantissas (exact: `Decimal`'s own multiply, divide and round
+/// were a seventh of a decision's time): with `sale = a / 10^s` and `percent = b / 10^t`, the
+/// payout is `a·b / 10^(s+t+2)` and its cents `a·b / 10^(s+t)`. A product beyond 128 bits
+/// (far beyond `NUMERIC(14, 2)` × `NUMERIC(7, 4)`) takes [`percent_of_slow`].
+fn percent_of(sale: Decimal, percent: Decimal) -> Decimal {
+    if sale.is_sign_negative() || percent.is_sign_negative() {
+        return Decimal::ZERO;
+    }
+    let (Ok(a), Ok(b)) = (
+        u128::try_from(sale.mantissa()),
+        u128::try_from(percent.mantissa()),
+    ) else {
+        return Decimal::ZERO;
     };
-    raw.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+    let Some(product) = a.checked_mul(b) else {
+        return percent_of_slow(sale, percent);
+    };
+    let k = sale.scale() + percent.scale();
+    let cents = match (u64::try_from(product), 10u64.checked_pow(k)) {
+        (Ok(m), Some(d)) => {
+            let (q, r) = (m / d, m % d);
+            u128::from(q) + u128::from(r >= d - r)
+        }
+        _ => match 10u128.checked_pow(k) {
+            Some(d) => {
+                let (q, r) = (product / d, product % d);
+                q + u128::from(r >= d - r)
+            }
+            // 10^k > 2^128 > 2 × product: less than half a cent.
+            None => 0,
+        },
+    };
+    i128::try_from(cents)
+        .ok()
+        .and_then(|c| Decimal::try_from_i128_with_scale(c, 2).ok())
+        .unwrap_or_else(|| percent_of_slow(sale, percent))
+}
+
+/// [`percent_of`] with `Decimal` arithmetic; out of `Decimal`'s range: zero, not a panic.
+fn percent_of_slow(sale: Decimal, percent: Decimal) -> Decimal {
+    sale.checked_mul(percent)
+        .and_then(|x| x.checked_div(Decimal::ONE_HUNDRED))
+        .unwrap_or(Decimal::ZERO)
+        .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
         .max(Decimal::ZERO)
 }
 
@@ -764,7 +868,7 @@ where
                                 };
                                 match (holds, winner) {
                                     (Some(reason), _) => {
-                                        code_payout = code.payout;
+                                        code_payout = codes.payout_of(&code);
                                         (Some(x), reason)
                                     }
                                     (None, Some(_)) => {

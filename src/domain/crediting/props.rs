@@ -499,3 +499,40 @@ fn the_generated_worlds_cover_every_reason_and_misuse_kind() {
     }
     assert!(inactive_by.len() >= 5, "{inactive_by:?}");
 }
+
+fn decimals(max_mantissa: i64, max_scale: u32) -> impl Strategy<Value = Decimal> {
+    (0..=max_mantissa, 0..=max_scale).prop_map(|(m, s)| Decimal::new(m, s))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
+
+    /// The integer fast path gives exactly what `Decimal` arithmetic gives.
+    #[test]
+    fn percent_payouts_equal_decimal_arithmetic(
+        sale in prop_oneof![decimals(100_000_000_000_000, 2), decimals(i64::MAX, 8)],
+        percent in prop_oneof![decimals(1_000_000, 4), decimals(100_000, 0), decimals(1_000_000_000, 12)],
+    ) {
+        // Where `Decimal`'s multiply is exact (its mantissa has 96 bits; beyond, it rounds, and
+        // the fast path stays exact). NUMERIC(14, 2) x NUMERIC(7, 4) is below 10^20.
+        let product = sale.mantissa().unsigned_abs().checked_mul(percent.mantissa().unsigned_abs());
+        prop_assume!(product.is_some_and(|p| p < 1u128 << 96));
+        let got = payout_amount(Payout::Percent(percent), sale);
+        prop_assert_eq!(got, percent_of_slow(sale, percent));
+        prop_assert!(!got.is_sign_negative() && got.scale() <= 2);
+    }
+
+    /// Whatever the input, a payout is a non-negative amount in cents, and no panic.
+    #[test]
+    fn payouts_of_any_decimal_are_cents(
+        (lo, mid, hi, negative, scale) in (any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28),
+        (lo2, mid2, hi2, negative2, scale2) in (any::<u32>(), any::<u32>(), any::<u32>(), any::<bool>(), 0u32..=28),
+    ) {
+        let a = Decimal::from_parts(lo, mid, hi, negative, scale);
+        let b = Decimal::from_parts(lo2, mid2, hi2, negative2, scale2);
+        for p in [Payout::Percent(b), Payout::Flat(b)] {
+            let got = payout_amount(p, a);
+            prop_assert!(got >= Decimal::ZERO && !got.is_sign_negative() && got.scale() <= 2);
+        }
+    }
+}
