@@ -349,7 +349,7 @@ fn reference(w: &World) -> Expected {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2_000))]
+    #![proptest_config(ProptestConfig::with_cases(1_000))]
 
     #[test]
     fn agrees_with_a_plain_reading_of_the_spec(w in worlds()) {
@@ -393,6 +393,10 @@ proptest! {
         };
         prop_assert_eq!(&d.involved, &involved);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
 
     #[test]
     fn is_deterministic_and_independent_of_the_order_codes_are_given(w in worlds(), seed in any::<u64>()) {
@@ -476,7 +480,7 @@ fn the_generated_worlds_cover_every_reason_and_misuse_kind() {
     let mut reasons: HashMap<CreditReason, usize> = HashMap::new();
     let mut kinds: HashMap<MisuseKind, usize> = HashMap::new();
     let mut inactive_by: HashSet<CreditReason> = HashSet::new();
-    let n = 4_000;
+    let n = 2_000;
     for _ in 0..n {
         let w = worlds().new_tree(&mut runner).unwrap().current();
         let (codes, _) = ProgramCodes::build(w.codes.clone());
@@ -505,7 +509,7 @@ fn decimals(max_mantissa: i64, max_scale: u32) -> impl Strategy<Value = Decimal>
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(20_000))]
+    #![proptest_config(ProptestConfig::with_cases(5_000))]
 
     /// The integer fast path gives exactly what `Decimal` arithmetic gives.
     #[test]
