@@ -201,823 +201,101 @@ const OWN_WON: &[(i64, i64)] = &[(HUB, 30), (ACME, 10)];
 const OWN_LOST: &[(i64, i64)] = &[(ACME, 30), (HUB, 10)];
 const OTHER_WON: &[(i64, i64)] = &[(HUB, 10)];
 
+#[rustfmt::skip]
 const CASES: &[Case] = &[
     // --- Each rule x {no click, own click won, own click involved but lost, another won}.
-    Case {
-        name: "always / no click",
-        entered: &["ALWAYS1"],
-        clicks: NO_CLICK,
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        winner: Some(None),
-        matched: Some(1),
-        payout: "10.00",
-        ..BASE
-    },
-    Case {
-        name: "always / own click won",
-        entered: &["ALWAYS1"],
-        clicks: OWN_WON,
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        winner: Some(Some(ACME)),
-        matched: Some(1),
-        ..BASE
-    },
-    Case {
-        name: "always / own click lost",
-        entered: &["ALWAYS1"],
-        clicks: OWN_LOST,
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        winner: Some(Some(HUB)),
-        matched: Some(1),
-        payout: "10.00",
-        ..BASE
-    },
-    Case {
-        name: "always / other won",
-        entered: &["ALWAYS1"],
-        clicks: OTHER_WON,
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        winner: Some(Some(HUB)),
-        matched: Some(1),
-        ..BASE
-    },
-    Case {
-        name: "involved / no click",
-        entered: &["INVOLVED1"],
-        clicks: NO_CLICK,
-        reason: R::Unattributed,
-        credited: None,
-        winner: Some(None),
-        matched: Some(2),
-        payout: "0",
-        ..BASE
-    },
-    Case {
-        name: "involved / own click won",
-        entered: &["INVOLVED1"],
-        clicks: OWN_WON,
-        reason: R::CodeInvolved,
-        credited: Some(ACME),
-        winner: Some(Some(ACME)),
-        matched: Some(2),
-        ..BASE
-    },
-    Case {
-        name: "involved / own click lost",
-        entered: &["INVOLVED1"],
-        clicks: OWN_LOST,
-        reason: R::CodeInvolved,
-        credited: Some(ACME),
-        winner: Some(Some(HUB)),
-        matched: Some(2),
-        payout: "10.00",
-        ..BASE
-    },
-    Case {
-        name: "involved / other won",
-        entered: &["INVOLVED1"],
-        clicks: OTHER_WON,
-        reason: R::CodeOwnedByOtherPartner,
-        credited: None,
-        winner: Some(Some(HUB)),
-        matched: Some(2),
-        valid: false,
-        payout: "0",
-        ..BASE
-    },
-    Case {
-        name: "winner / no click",
-        entered: &["WINNER1"],
-        clicks: NO_CLICK,
-        reason: R::Unattributed,
-        credited: None,
-        winner: Some(None),
-        matched: Some(3),
-        ..BASE
-    },
-    Case {
-        name: "winner / own click won",
-        entered: &["WINNER1"],
-        clicks: OWN_WON,
-        reason: R::CodeWinner,
-        credited: Some(ACME),
-        winner: Some(Some(ACME)),
-        matched: Some(3),
-        payout: "10.00",
-        ..BASE
-    },
-    Case {
-        name: "winner / own click lost",
-        entered: &["WINNER1"],
-        clicks: OWN_LOST,
-        reason: R::CodeOwnedByOtherPartner,
-        credited: None,
-        winner: Some(Some(HUB)),
-        matched: Some(3),
-        valid: false,
-        payout: "0",
-        ..BASE
-    },
-    Case {
-        name: "winner / other won",
-        entered: &["WINNER1"],
-        clicks: OTHER_WON,
-        reason: R::CodeOwnedByOtherPartner,
-        credited: None,
-        winner: Some(Some(HUB)),
-        matched: Some(3),
-        valid: false,
-        ..BASE
-    },
+    Case { name: "always / no click", entered: &["ALWAYS1"], clicks: NO_CLICK, reason: R::CodeAlways, credited: Some(ACME), winner: Some(None), matched: Some(1), payout: "10.00", ..BASE },
+    Case { name: "always / own click won", entered: &["ALWAYS1"], clicks: OWN_WON, reason: R::CodeAlways, credited: Some(ACME), winner: Some(Some(ACME)), matched: Some(1), ..BASE },
+    Case { name: "always / own click lost", entered: &["ALWAYS1"], clicks: OWN_LOST, reason: R::CodeAlways, credited: Some(ACME), winner: Some(Some(HUB)), matched: Some(1), payout: "10.00", ..BASE },
+    Case { name: "always / other won", entered: &["ALWAYS1"], clicks: OTHER_WON, reason: R::CodeAlways, credited: Some(ACME), winner: Some(Some(HUB)), matched: Some(1), ..BASE },
+    Case { name: "involved / no click", entered: &["INVOLVED1"], clicks: NO_CLICK, reason: R::Unattributed, credited: None, winner: Some(None), matched: Some(2), payout: "0", ..BASE },
+    Case { name: "involved / own click won", entered: &["INVOLVED1"], clicks: OWN_WON, reason: R::CodeInvolved, credited: Some(ACME), winner: Some(Some(ACME)), matched: Some(2), ..BASE },
+    Case { name: "involved / own click lost", entered: &["INVOLVED1"], clicks: OWN_LOST, reason: R::CodeInvolved, credited: Some(ACME), winner: Some(Some(HUB)), matched: Some(2), payout: "10.00", ..BASE },
+    Case { name: "involved / other won", entered: &["INVOLVED1"], clicks: OTHER_WON, reason: R::CodeOwnedByOtherPartner, credited: None, winner: Some(Some(HUB)), matched: Some(2), valid: false, payout: "0", ..BASE },
+    Case { name: "winner / no click", entered: &["WINNER1"], clicks: NO_CLICK, reason: R::Unattributed, credited: None, winner: Some(None), matched: Some(3), ..BASE },
+    Case { name: "winner / own click won", entered: &["WINNER1"], clicks: OWN_WON, reason: R::CodeWinner, credited: Some(ACME), winner: Some(Some(ACME)), matched: Some(3), payout: "10.00", ..BASE },
+    Case { name: "winner / own click lost", entered: &["WINNER1"], clicks: OWN_LOST, reason: R::CodeOwnedByOtherPartner, credited: None, winner: Some(Some(HUB)), matched: Some(3), valid: false, payout: "0", ..BASE },
+    Case { name: "winner / other won", entered: &["WINNER1"], clicks: OTHER_WON, reason: R::CodeOwnedByOtherPartner, credited: None, winner: Some(Some(HUB)), matched: Some(3), valid: false, ..BASE },
     // --- Credit groups come first.
-    Case {
-        name: "standard ALWAYS code against a preferred click",
-        entered: &["STDALWAYS"],
-        clicks: &[(ACME, 10)],
-        reason: R::CreditGroup,
-        credited: Some(ACME),
-        winner: Some(Some(ACME)),
-        matched: Some(4),
-        payout: "10.00",
-        ..BASE
-    },
-    Case {
-        name: "standard ALWAYS code, own later click, preferred earlier",
-        entered: &["STDALWAYS"],
-        clicks: &[(ACME, 30), (STD, 10)],
-        reason: R::CreditGroup,
-        credited: Some(ACME),
-        winner: Some(Some(ACME)),
-        matched: Some(4),
-        ..BASE
-    },
-    Case {
-        name: "standard ALWAYS code against an equal group click",
-        entered: &["STDALWAYS"],
-        clicks: &[(STD2, 10)],
-        reason: R::CodeAlways,
-        credited: Some(STD),
-        winner: Some(Some(STD2)),
-        matched: Some(4),
-        payout: "8.00",
-        ..BASE
-    },
-    Case {
-        name: "standard ALWAYS code against a lower group click",
-        entered: &["STDALWAYS"],
-        clicks: &[(LOW, 10)],
-        reason: R::CodeAlways,
-        credited: Some(STD),
-        winner: Some(Some(LOW)),
-        matched: Some(4),
-        ..BASE
-    },
-    Case {
-        name: "standard INVOLVED code, only a lower group click",
-        entered: &["STDINVOLVED"],
-        clicks: &[(LOW, 10)],
-        reason: R::CodeOwnedByOtherPartner,
-        credited: None,
-        winner: Some(Some(LOW)),
-        matched: Some(5),
-        valid: false,
-        ..BASE
-    },
-    Case {
-        name: "standard INVOLVED code, own click then a lower group click",
-        entered: &["STDINVOLVED"],
-        clicks: &[(STD, 30), (LOW, 10)],
-        reason: R::CodeInvolved,
-        credited: Some(STD),
-        winner: Some(Some(STD)),
-        matched: Some(5),
-        ..BASE
-    },
-    Case {
-        name: "standard INVOLVED code, own click and a preferred click",
-        entered: &["STDINVOLVED"],
-        clicks: &[(STD, 5), (ACME, 30)],
-        reason: R::CreditGroup,
-        credited: Some(ACME),
-        winner: Some(Some(ACME)),
-        matched: Some(5),
-        ..BASE
-    },
-    Case {
-        name: "non-preferred ALWAYS code against a standard click",
-        entered: &["LOWALWAYS"],
-        clicks: &[(STD, 10)],
-        reason: R::CreditGroup,
-        credited: Some(STD),
-        winner: Some(Some(STD)),
-        matched: Some(6),
-        payout: "8.00",
-        ..BASE
-    },
-    Case {
-        name: "preferred WINNER code: own earlier click beats a later standard click",
-        entered: &["WINNER1"],
-        clicks: &[(ACME, 30), (STD, 10)],
-        reason: R::CodeWinner,
-        credited: Some(ACME),
-        winner: Some(Some(ACME)),
-        matched: Some(3),
-        ..BASE
-    },
-    Case {
-        name: "standard WINNER code: own click beats a later lower click",
-        entered: &["STDWINNER"],
-        clicks: &[(STD, 30), (LOW, 10)],
-        reason: R::CodeWinner,
-        credited: Some(STD),
-        winner: Some(Some(STD)),
-        matched: Some(20),
-        ..BASE
-    },
-    Case {
-        name: "no code: the highest group's last click wins",
-        entered: &[],
-        clicks: &[(ACME, 30), (STD, 20), (LOW, 10)],
-        reason: R::ClickWinner,
-        credited: Some(ACME),
-        winner: Some(Some(ACME)),
-        payout: "10.00",
-        ..BASE
-    },
-    Case {
-        name: "no code: equal groups, the last click wins",
-        entered: &[],
-        clicks: &[(ACME, 30), (HUB, 10)],
-        reason: R::ClickWinner,
-        credited: Some(HUB),
-        winner: Some(Some(HUB)),
-        payout: "5.00",
-        ..BASE
-    },
-    Case {
-        name: "no code, no click",
-        entered: &[],
-        clicks: NO_CLICK,
-        reason: R::Unattributed,
-        credited: None,
-        winner: Some(None),
-        payout: "0",
-        ..BASE
-    },
+    Case { name: "standard ALWAYS code against a preferred click", entered: &["STDALWAYS"], clicks: &[(ACME, 10)], reason: R::CreditGroup, credited: Some(ACME), winner: Some(Some(ACME)), matched: Some(4), payout: "10.00", ..BASE },
+    Case { name: "standard ALWAYS code, own later click, preferred earlier", entered: &["STDALWAYS"], clicks: &[(ACME, 30), (STD, 10)], reason: R::CreditGroup, credited: Some(ACME), winner: Some(Some(ACME)), matched: Some(4), ..BASE },
+    Case { name: "standard ALWAYS code against an equal group click", entered: &["STDALWAYS"], clicks: &[(STD2, 10)], reason: R::CodeAlways, credited: Some(STD), winner: Some(Some(STD2)), matched: Some(4), payout: "8.00", ..BASE },
+    Case { name: "standard ALWAYS code against a lower group click", entered: &["STDALWAYS"], clicks: &[(LOW, 10)], reason: R::CodeAlways, credited: Some(STD), winner: Some(Some(LOW)), matched: Some(4), ..BASE },
+    Case { name: "standard INVOLVED code, only a lower group click", entered: &["STDINVOLVED"], clicks: &[(LOW, 10)], reason: R::CodeOwnedByOtherPartner, credited: None, winner: Some(Some(LOW)), matched: Some(5), valid: false, ..BASE },
+    Case { name: "standard INVOLVED code, own click then a lower group click", entered: &["STDINVOLVED"], clicks: &[(STD, 30), (LOW, 10)], reason: R::CodeInvolved, credited: Some(STD), winner: Some(Some(STD)), matched: Some(5), ..BASE },
+    Case { name: "standard INVOLVED code, own click and a preferred click", entered: &["STDINVOLVED"], clicks: &[(STD, 5), (ACME, 30)], reason: R::CreditGroup, credited: Some(ACME), winner: Some(Some(ACME)), matched: Some(5), ..BASE },
+    Case { name: "non-preferred ALWAYS code against a standard click", entered: &["LOWALWAYS"], clicks: &[(STD, 10)], reason: R::CreditGroup, credited: Some(STD), winner: Some(Some(STD)), matched: Some(6), payout: "8.00", ..BASE },
+    Case { name: "preferred WINNER code: own earlier click beats a later standard click", entered: &["WINNER1"], clicks: &[(ACME, 30), (STD, 10)], reason: R::CodeWinner, credited: Some(ACME), winner: Some(Some(ACME)), matched: Some(3), ..BASE },
+    Case { name: "standard WINNER code: own click beats a later lower click", entered: &["STDWINNER"], clicks: &[(STD, 30), (LOW, 10)], reason: R::CodeWinner, credited: Some(STD), winner: Some(Some(STD)), matched: Some(20), ..BASE },
+    Case { name: "no code: the highest group's last click wins", entered: &[], clicks: &[(ACME, 30), (STD, 20), (LOW, 10)], reason: R::ClickWinner, credited: Some(ACME), winner: Some(Some(ACME)), payout: "10.00", ..BASE },
+    Case { name: "no code: equal groups, the last click wins", entered: &[], clicks: &[(ACME, 30), (HUB, 10)], reason: R::ClickWinner, credited: Some(HUB), winner: Some(Some(HUB)), payout: "5.00", ..BASE },
+    Case { name: "no code, no click", entered: &[], clicks: NO_CLICK, reason: R::Unattributed, credited: None, winner: Some(None), payout: "0", ..BASE },
     // --- Restricted codes.
-    Case {
-        name: "restricted code, no click",
-        entered: &["STAFF"],
-        reason: R::RestrictedCode,
-        credited: None,
-        winner: Some(None),
-        matched: Some(7),
-        payout: "0",
-        ..BASE
-    },
-    Case {
-        name: "restricted code against a click",
-        entered: &["STAFF"],
-        clicks: &[(ACME, 10)],
-        reason: R::RestrictedCode,
-        credited: None,
-        winner: Some(Some(ACME)),
-        matched: Some(7),
-        payout: "0",
-        ..BASE
-    },
-    Case {
-        name: "restricted code first, tracking code second",
-        entered: &["STAFF", "ALWAYS1"],
-        reason: R::RestrictedCode,
-        credited: None,
-        matched: Some(7),
-        ..BASE
-    },
-    Case {
-        name: "unknown code, then restricted code",
-        entered: &["NOPE", "staff"],
-        clicks: &[(ACME, 10)],
-        reason: R::RestrictedCode,
-        credited: None,
-        matched: Some(7),
-        misuse: &[(0, Unknown, None)],
-        ..BASE
-    },
+    Case { name: "restricted code, no click", entered: &["STAFF"], reason: R::RestrictedCode, credited: None, winner: Some(None), matched: Some(7), payout: "0", ..BASE },
+    Case { name: "restricted code against a click", entered: &["STAFF"], clicks: &[(ACME, 10)], reason: R::RestrictedCode, credited: None, winner: Some(Some(ACME)), matched: Some(7), payout: "0", ..BASE },
+    Case { name: "restricted code first, tracking code second", entered: &["STAFF", "ALWAYS1"], reason: R::RestrictedCode, credited: None, matched: Some(7), ..BASE },
+    Case { name: "unknown code, then restricted code", entered: &["NOPE", "staff"], clicks: &[(ACME, 10)], reason: R::RestrictedCode, credited: None, matched: Some(7), misuse: &[(0, Unknown, None)], ..BASE },
     // --- Scheduled and expired codes at the exact boundaries (dates typed in New York).
-    Case {
-        name: "spring code one second before its start",
-        entered: &["SPRING"],
-        clicks: &[(HUB, 10)],
-        at: "2026-03-01T04:59:59Z",
-        reason: R::ClickWinner,
-        credited: Some(HUB),
-        misuse: &[(0, NotYetActive, Some(18))],
-        ..BASE
-    },
-    Case {
-        name: "spring code at its start",
-        entered: &["SPRING"],
-        clicks: &[(HUB, 10)],
-        at: "2026-03-01T05:00:00Z",
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(18),
-        ..BASE
-    },
-    Case {
-        name: "spring code one second after its start",
-        entered: &["SPRING"],
-        at: "2026-03-01T05:00:01Z",
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(18),
-        ..BASE
-    },
-    Case {
-        name: "spring code one second before its end",
-        entered: &["SPRING"],
-        at: "2026-03-08T06:59:59Z",
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(18),
-        ..BASE
-    },
-    Case {
-        name: "spring code at its end",
-        entered: &["SPRING"],
-        at: "2026-03-08T07:00:00Z",
-        reason: R::Unattributed,
-        credited: None,
-        misuse: &[(0, Expired, Some(18))],
-        ..BASE
-    },
-    Case {
-        name: "spring code one second after its end",
-        entered: &["SPRING"],
-        clicks: &[(HUB, 10)],
-        at: "2026-03-08T07:00:01Z",
-        reason: R::ClickWinner,
-        credited: Some(HUB),
-        misuse: &[(0, Expired, Some(18))],
-        ..BASE
-    },
-    Case {
-        name: "fall code one second before its end (01:29:59 EDT)",
-        entered: &["FALLBACK"],
-        at: "2026-11-01T05:29:59Z",
-        reason: R::CodeAlways,
-        credited: Some(HUB),
-        matched: Some(19),
-        ..BASE
-    },
-    Case {
-        name: "fall code at its end (01:30 EDT)",
-        entered: &["FALLBACK"],
-        at: "2026-11-01T05:30:00Z",
-        reason: R::Unattributed,
-        misuse: &[(0, Expired, Some(19))],
-        ..BASE
-    },
-    Case {
-        name: "fall code at the second 01:29:59 (EST) is expired",
-        entered: &["FALLBACK"],
-        at: "2026-11-01T06:29:59Z",
-        reason: R::Unattributed,
-        misuse: &[(0, Expired, Some(19))],
-        ..BASE
-    },
+    Case { name: "spring code one second before its start", entered: &["SPRING"], clicks: &[(HUB, 10)], at: "2026-03-01T04:59:59Z", reason: R::ClickWinner, credited: Some(HUB), misuse: &[(0, NotYetActive, Some(18))], ..BASE },
+    Case { name: "spring code at its start", entered: &["SPRING"], clicks: &[(HUB, 10)], at: "2026-03-01T05:00:00Z", reason: R::CodeAlways, credited: Some(ACME), matched: Some(18), ..BASE },
+    Case { name: "spring code one second after its start", entered: &["SPRING"], at: "2026-03-01T05:00:01Z", reason: R::CodeAlways, credited: Some(ACME), matched: Some(18), ..BASE },
+    Case { name: "spring code one second before its end", entered: &["SPRING"], at: "2026-03-08T06:59:59Z", reason: R::CodeAlways, credited: Some(ACME), matched: Some(18), ..BASE },
+    Case { name: "spring code at its end", entered: &["SPRING"], at: "2026-03-08T07:00:00Z", reason: R::Unattributed, credited: None, misuse: &[(0, Expired, Some(18))], ..BASE },
+    Case { name: "spring code one second after its end", entered: &["SPRING"], clicks: &[(HUB, 10)], at: "2026-03-08T07:00:01Z", reason: R::ClickWinner, credited: Some(HUB), misuse: &[(0, Expired, Some(18))], ..BASE },
+    Case { name: "fall code one second before its end (01:29:59 EDT)", entered: &["FALLBACK"], at: "2026-11-01T05:29:59Z", reason: R::CodeAlways, credited: Some(HUB), matched: Some(19), ..BASE },
+    Case { name: "fall code at its end (01:30 EDT)", entered: &["FALLBACK"], at: "2026-11-01T05:30:00Z", reason: R::Unattributed, misuse: &[(0, Expired, Some(19))], ..BASE },
+    Case { name: "fall code at the second 01:29:59 (EST) is expired", entered: &["FALLBACK"], at: "2026-11-01T06:29:59Z", reason: R::Unattributed, misuse: &[(0, Expired, Some(19))], ..BASE },
     // --- Several entered codes.
-    Case {
-        name: "unknown then tracking code",
-        entered: &["NOPE", "ALWAYS1"],
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(1),
-        misuse: &[(0, Unknown, None)],
-        ..BASE
-    },
-    Case {
-        name: "unknown, expired, then tracking code",
-        entered: &["NOPE", "spring", "INVOLVED1"],
-        clicks: &[(ACME, 10)],
-        reason: R::CodeInvolved,
-        credited: Some(ACME),
-        matched: Some(2),
-        misuse: &[(0, Unknown, None), (1, Expired, Some(18))],
-        ..BASE
-    },
-    Case {
-        name: "unknown, unknown, then tracking code",
-        entered: &["NOPE", "NADA", "WINNER1"],
-        clicks: &[(ACME, 10)],
-        reason: R::CodeWinner,
-        credited: Some(ACME),
-        matched: Some(3),
-        misuse: &[(0, Unknown, None), (1, Unknown, None)],
-        ..BASE
-    },
-    Case {
-        name: "tracking code then unknown: the later one is still recorded",
-        entered: &["ALWAYS1", "NOPE"],
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(1),
-        misuse: &[(1, Unknown, None)],
-        ..BASE
-    },
-    Case {
-        name: "the first matching code decides (against the second)",
-        entered: &["WINNER1", "ALWAYS1"],
-        clicks: OTHER_WON,
-        reason: R::CodeOwnedByOtherPartner,
-        credited: None,
-        winner: Some(Some(HUB)),
-        matched: Some(3),
-        valid: false,
-        ..BASE
-    },
-    Case {
-        name: "the first matching code decides (for the second)",
-        entered: &["ALWAYS1", "WINNER1"],
-        clicks: OTHER_WON,
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(1),
-        ..BASE
-    },
-    Case {
-        name: "the same unknown text twice is one misuse",
-        entered: &["NOPE", " NOPE ", "NOPE2"],
-        reason: R::Unattributed,
-        misuse: &[(0, Unknown, None), (2, Unknown, None)],
-        ..BASE
-    },
-    Case {
-        name: "empty entered codes are not codes",
-        entered: &["", "  ", "ALWAYS1"],
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(1),
-        ..BASE
-    },
+    Case { name: "unknown then tracking code", entered: &["NOPE", "ALWAYS1"], reason: R::CodeAlways, credited: Some(ACME), matched: Some(1), misuse: &[(0, Unknown, None)], ..BASE },
+    Case { name: "unknown, expired, then tracking code", entered: &["NOPE", "spring", "INVOLVED1"], clicks: &[(ACME, 10)], reason: R::CodeInvolved, credited: Some(ACME), matched: Some(2), misuse: &[(0, Unknown, None), (1, Expired, Some(18))], ..BASE },
+    Case { name: "unknown, unknown, then tracking code", entered: &["NOPE", "NADA", "WINNER1"], clicks: &[(ACME, 10)], reason: R::CodeWinner, credited: Some(ACME), matched: Some(3), misuse: &[(0, Unknown, None), (1, Unknown, None)], ..BASE },
+    Case { name: "tracking code then unknown: the later one is still recorded", entered: &["ALWAYS1", "NOPE"], reason: R::CodeAlways, credited: Some(ACME), matched: Some(1), misuse: &[(1, Unknown, None)], ..BASE },
+    Case { name: "the first matching code decides (against the second)", entered: &["WINNER1", "ALWAYS1"], clicks: OTHER_WON, reason: R::CodeOwnedByOtherPartner, credited: None, winner: Some(Some(HUB)), matched: Some(3), valid: false, ..BASE },
+    Case { name: "the first matching code decides (for the second)", entered: &["ALWAYS1", "WINNER1"], clicks: OTHER_WON, reason: R::CodeAlways, credited: Some(ACME), matched: Some(1), ..BASE },
+    Case { name: "the same unknown text twice is one misuse", entered: &["NOPE", " NOPE ", "NOPE2"], reason: R::Unattributed, misuse: &[(0, Unknown, None), (2, Unknown, None)], ..BASE },
+    Case { name: "empty entered codes are not codes", entered: &["", "  ", "ALWAYS1"], reason: R::CodeAlways, credited: Some(ACME), matched: Some(1), ..BASE },
     // --- Case and whitespace.
-    Case {
-        name: "exact code trimmed and in lower case",
-        entered: &["  always1\t"],
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(1),
-        ..BASE
-    },
-    Case {
-        name: "exact code in mixed case",
-        entered: &["Always1"],
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(1),
-        ..BASE
-    },
-    Case {
-        name: "regex code is case-sensitive",
-        entered: &["r12"],
-        reason: R::Unattributed,
-        misuse: &[(0, Unknown, None)],
-        ..BASE
-    },
-    Case {
-        name: "regex code matches in its case",
-        entered: &[" R12 "],
-        reason: R::CodeAlways,
-        credited: Some(LOW),
-        matched: Some(13),
-        payout: "2.00",
-        ..BASE
-    },
-    Case {
-        name: "(?i) regex code in lower case",
-        entered: &["vip12"],
-        reason: R::CodeAlways,
-        credited: Some(HUB),
-        matched: Some(14),
-        ..BASE
-    },
-    Case {
-        name: "(?i) regex code in upper case",
-        entered: &["VIP12"],
-        reason: R::CodeAlways,
-        credited: Some(HUB),
-        matched: Some(14),
-        ..BASE
-    },
-    Case {
-        name: "regex must match the whole code",
-        entered: &["VIP123"],
-        reason: R::Unattributed,
-        misuse: &[(0, Unknown, None)],
-        ..BASE
-    },
+    Case { name: "exact code trimmed and in lower case", entered: &["  always1\t"], reason: R::CodeAlways, credited: Some(ACME), matched: Some(1), ..BASE },
+    Case { name: "exact code in mixed case", entered: &["Always1"], reason: R::CodeAlways, credited: Some(ACME), matched: Some(1), ..BASE },
+    Case { name: "regex code is case-sensitive", entered: &["r12"], reason: R::Unattributed, misuse: &[(0, Unknown, None)], ..BASE },
+    Case { name: "regex code matches in its case", entered: &[" R12 "], reason: R::CodeAlways, credited: Some(LOW), matched: Some(13), payout: "2.00", ..BASE },
+    Case { name: "(?i) regex code in lower case", entered: &["vip12"], reason: R::CodeAlways, credited: Some(HUB), matched: Some(14), ..BASE },
+    Case { name: "(?i) regex code in upper case", entered: &["VIP12"], reason: R::CodeAlways, credited: Some(HUB), matched: Some(14), ..BASE },
+    Case { name: "regex must match the whole code", entered: &["VIP123"], reason: R::Unattributed, misuse: &[(0, Unknown, None)], ..BASE },
     // --- Exact before regex; longest regex first.
-    Case {
-        name: "exact code wins over a matching regex",
-        entered: &["SUMMER10"],
-        reason: R::CodeAlways,
-        credited: Some(HUB),
-        matched: Some(9),
-        ..BASE
-    },
-    Case {
-        name: "exact code wins over a regex, in lower case",
-        entered: &["summer10"],
-        reason: R::CodeAlways,
-        credited: Some(HUB),
-        matched: Some(9),
-        ..BASE
-    },
-    Case {
-        name: "longer regex wins (SUMMER.* over SUM.*)",
-        entered: &["SUMMERX"],
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(10),
-        ..BASE
-    },
-    Case {
-        name: "longest regex wins (SUMMER2[0-9] over SUMMER.* and SUM.*)",
-        entered: &["SUMMER25"],
-        reason: R::CodeAlways,
-        credited: Some(STD2),
-        matched: Some(12),
-        payout: "6.00",
-        ..BASE
-    },
-    Case {
-        name: "only the short regex matches",
-        entered: &["SUMX"],
-        reason: R::CodeAlways,
-        credited: Some(STD),
-        matched: Some(11),
-        ..BASE
-    },
+    Case { name: "exact code wins over a matching regex", entered: &["SUMMER10"], reason: R::CodeAlways, credited: Some(HUB), matched: Some(9), ..BASE },
+    Case { name: "exact code wins over a regex, in lower case", entered: &["summer10"], reason: R::CodeAlways, credited: Some(HUB), matched: Some(9), ..BASE },
+    Case { name: "longer regex wins (SUMMER.* over SUM.*)", entered: &["SUMMERX"], reason: R::CodeAlways, credited: Some(ACME), matched: Some(10), ..BASE },
+    Case { name: "longest regex wins (SUMMER2[0-9] over SUMMER.* and SUM.*)", entered: &["SUMMER25"], reason: R::CodeAlways, credited: Some(STD2), matched: Some(12), payout: "6.00", ..BASE },
+    Case { name: "only the short regex matches", entered: &["SUMX"], reason: R::CodeAlways, credited: Some(STD), matched: Some(11), ..BASE },
     // --- Inactive partners.
-    Case {
-        name: "code of an inactive partner",
-        entered: &["GONE1"],
-        reason: R::PartnerInactive,
-        credited: None,
-        matched: Some(8),
-        valid: false,
-        chosen: Some((GONE, R::CodeAlways)),
-        payout: "0",
-        ..BASE
-    },
-    Case {
-        name: "inactive partner wins by click",
-        entered: &[],
-        clicks: &[(ACME, 30), (GONE, 10)],
-        reason: R::PartnerInactive,
-        credited: None,
-        winner: Some(Some(GONE)),
-        valid: false,
-        chosen: Some((GONE, R::ClickWinner)),
-        payout: "0",
-        ..BASE
-    },
-    Case {
-        name: "ALWAYS code against an inactive partner's click",
-        entered: &["ALWAYS1"],
-        clicks: &[(GONE, 10)],
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        winner: Some(Some(GONE)),
-        matched: Some(1),
-        ..BASE
-    },
-    Case {
-        name: "credit group sends it to an inactive partner",
-        entered: &["STDALWAYS"],
-        clicks: &[(GONE, 10)],
-        reason: R::PartnerInactive,
-        credited: None,
-        winner: Some(Some(GONE)),
-        matched: Some(4),
-        valid: false,
-        chosen: Some((GONE, R::CreditGroup)),
-        ..BASE
-    },
-    Case {
-        name: "a partner missing from the directory counts as inactive",
-        entered: &[],
-        clicks: &[(STRANGER, 10)],
-        reason: R::PartnerInactive,
-        credited: None,
-        winner: Some(Some(STRANGER)),
-        valid: false,
-        chosen: Some((STRANGER, R::ClickWinner)),
-        payout: "0",
-        ..BASE
-    },
-    Case {
-        name: "a code of a partner missing from the directory",
-        entered: &["STRANGER1"],
-        reason: R::PartnerInactive,
-        credited: None,
-        matched: Some(23),
-        valid: false,
-        chosen: Some((STRANGER, R::CodeAlways)),
-        ..BASE
-    },
+    Case { name: "code of an inactive partner", entered: &["GONE1"], reason: R::PartnerInactive, credited: None, matched: Some(8), valid: false, chosen: Some((GONE, R::CodeAlways)), payout: "0", ..BASE },
+    Case { name: "inactive partner wins by click", entered: &[], clicks: &[(ACME, 30), (GONE, 10)], reason: R::PartnerInactive, credited: None, winner: Some(Some(GONE)), valid: false, chosen: Some((GONE, R::ClickWinner)), payout: "0", ..BASE },
+    Case { name: "ALWAYS code against an inactive partner's click", entered: &["ALWAYS1"], clicks: &[(GONE, 10)], reason: R::CodeAlways, credited: Some(ACME), winner: Some(Some(GONE)), matched: Some(1), ..BASE },
+    Case { name: "credit group sends it to an inactive partner", entered: &["STDALWAYS"], clicks: &[(GONE, 10)], reason: R::PartnerInactive, credited: None, winner: Some(Some(GONE)), matched: Some(4), valid: false, chosen: Some((GONE, R::CreditGroup)), ..BASE },
+    Case { name: "a partner missing from the directory counts as inactive", entered: &[], clicks: &[(STRANGER, 10)], reason: R::PartnerInactive, credited: None, winner: Some(Some(STRANGER)), valid: false, chosen: Some((STRANGER, R::ClickWinner)), payout: "0", ..BASE },
+    Case { name: "a code of a partner missing from the directory", entered: &["STRANGER1"], reason: R::PartnerInactive, credited: None, matched: Some(23), valid: false, chosen: Some((STRANGER, R::CodeAlways)), ..BASE },
     // --- Tracking disabled.
-    Case {
-        name: "tracking off: code and a winner",
-        entered: &["ALWAYS1"],
-        clicks: OTHER_WON,
-        tracking: false,
-        reason: R::TrackingDisabled,
-        credited: Some(HUB),
-        winner: Some(Some(HUB)),
-        matched: None,
-        payout: "5.00",
-        ..BASE
-    },
-    Case {
-        name: "tracking off: code and no click",
-        entered: &["ALWAYS1"],
-        tracking: false,
-        reason: R::TrackingDisabled,
-        credited: None,
-        winner: Some(None),
-        payout: "0",
-        ..BASE
-    },
-    Case {
-        name: "tracking off: no code",
-        entered: &[],
-        clicks: OTHER_WON,
-        tracking: false,
-        reason: R::ClickWinner,
-        credited: Some(HUB),
-        ..BASE
-    },
-    Case {
-        name: "tracking off: a blank code is no code",
-        entered: &["  "],
-        clicks: OTHER_WON,
-        tracking: false,
-        reason: R::ClickWinner,
-        credited: Some(HUB),
-        ..BASE
-    },
-    Case {
-        name: "tracking off: no code, no click",
-        entered: &[],
-        tracking: false,
-        reason: R::Unattributed,
-        ..BASE
-    },
-    Case {
-        name: "tracking off: unknown codes are not recorded",
-        entered: &["NOPE", "SPRING"],
-        clicks: OTHER_WON,
-        tracking: false,
-        reason: R::TrackingDisabled,
-        credited: Some(HUB),
-        ..BASE
-    },
-    Case {
-        name: "tracking off: inactive winner",
-        entered: &["ALWAYS1"],
-        clicks: &[(GONE, 10)],
-        tracking: false,
-        reason: R::PartnerInactive,
-        credited: None,
-        valid: false,
-        chosen: Some((GONE, R::TrackingDisabled)),
-        payout: "0",
-        ..BASE
-    },
-    Case {
-        name: "tracking off: the code's override does not apply",
-        entered: &["OVERRIDE"],
-        clicks: &[(ACME, 10)],
-        tracking: false,
-        reason: R::TrackingDisabled,
-        credited: Some(ACME),
-        payout: "10.00",
-        ..BASE
-    },
+    Case { name: "tracking off: code and a winner", entered: &["ALWAYS1"], clicks: OTHER_WON, tracking: false, reason: R::TrackingDisabled, credited: Some(HUB), winner: Some(Some(HUB)), matched: None, payout: "5.00", ..BASE },
+    Case { name: "tracking off: code and no click", entered: &["ALWAYS1"], tracking: false, reason: R::TrackingDisabled, credited: None, winner: Some(None), payout: "0", ..BASE },
+    Case { name: "tracking off: no code", entered: &[], clicks: OTHER_WON, tracking: false, reason: R::ClickWinner, credited: Some(HUB), ..BASE },
+    Case { name: "tracking off: a blank code is no code", entered: &["  "], clicks: OTHER_WON, tracking: false, reason: R::ClickWinner, credited: Some(HUB), ..BASE },
+    Case { name: "tracking off: no code, no click", entered: &[], tracking: false, reason: R::Unattributed, ..BASE },
+    Case { name: "tracking off: unknown codes are not recorded", entered: &["NOPE", "SPRING"], clicks: OTHER_WON, tracking: false, reason: R::TrackingDisabled, credited: Some(HUB), ..BASE },
+    Case { name: "tracking off: inactive winner", entered: &["ALWAYS1"], clicks: &[(GONE, 10)], tracking: false, reason: R::PartnerInactive, credited: None, valid: false, chosen: Some((GONE, R::TrackingDisabled)), payout: "0", ..BASE },
+    Case { name: "tracking off: the code's override does not apply", entered: &["OVERRIDE"], clicks: &[(ACME, 10)], tracking: false, reason: R::TrackingDisabled, credited: Some(ACME), payout: "10.00", ..BASE },
     // --- Payout.
-    Case {
-        name: "payout: code override percent",
-        entered: &["OVERRIDE"],
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(15),
-        payout: "20.00",
-        ..BASE
-    },
-    Case {
-        name: "payout: code override flat",
-        entered: &["FLATCODE"],
-        sale: "999.99",
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(16),
-        payout: "3.50",
-        ..BASE
-    },
-    Case {
-        name: "payout: code override zero",
-        entered: &["ZERO"],
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(17),
-        payout: "0",
-        ..BASE
-    },
-    Case {
-        name: "payout: partner default flat",
-        entered: &["SUMMER10"],
-        sale: "12.34",
-        reason: R::CodeAlways,
-        credited: Some(HUB),
-        matched: Some(9),
-        payout: "5.00",
-        ..BASE
-    },
-    Case {
-        name: "payout: half a cent rounds up (0.005)",
-        entered: &["ALWAYS1"],
-        sale: "0.05",
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(1),
-        payout: "0.01",
-        ..BASE
-    },
-    Case {
-        name: "payout: half a cent rounds up, not to even (0.025)",
-        entered: &["ALWAYS1"],
-        sale: "0.25",
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(1),
-        payout: "0.03",
-        ..BASE
-    },
-    Case {
-        name: "payout: 12.345 rounds to 12.35",
-        entered: &["ALWAYS1"],
-        sale: "123.45",
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(1),
-        payout: "12.35",
-        ..BASE
-    },
-    Case {
-        name: "payout: below half a cent rounds down (6% of 0.08)",
-        entered: &["SUMMER25"],
-        sale: "0.08",
-        reason: R::CodeAlways,
-        credited: Some(STD2),
-        matched: Some(12),
-        payout: "0.00",
-        ..BASE
-    },
-    Case {
-        name: "payout: credit group pays the winner's default, not the code's override",
-        entered: &["STDOVERRIDE"],
-        clicks: &[(ACME, 10)],
-        reason: R::CreditGroup,
-        credited: Some(ACME),
-        matched: Some(22),
-        payout: "10.00",
-        ..BASE
-    },
-    Case {
-        name: "payout: partner without a default payout",
-        entered: &["NOPAY1"],
-        reason: R::CodeAlways,
-        credited: Some(NOPAY),
-        matched: Some(21),
-        payout: "0",
-        ..BASE
-    },
-    Case {
-        name: "payout: zero sale",
-        entered: &["ALWAYS1"],
-        sale: "0",
-        reason: R::CodeAlways,
-        credited: Some(ACME),
-        matched: Some(1),
-        payout: "0",
-        ..BASE
-    },
+    Case { name: "payout: code override percent", entered: &["OVERRIDE"], reason: R::CodeAlways, credited: Some(ACME), matched: Some(15), payout: "20.00", ..BASE },
+    Case { name: "payout: code override flat", entered: &["FLATCODE"], sale: "999.99", reason: R::CodeAlways, credited: Some(ACME), matched: Some(16), payout: "3.50", ..BASE },
+    Case { name: "payout: code override zero", entered: &["ZERO"], reason: R::CodeAlways, credited: Some(ACME), matched: Some(17), payout: "0", ..BASE },
+    Case { name: "payout: partner default flat", entered: &["SUMMER10"], sale: "12.34", reason: R::CodeAlways, credited: Some(HUB), matched: Some(9), payout: "5.00", ..BASE },
+    Case { name: "payout: half a cent rounds up (0.005)", entered: &["ALWAYS1"], sale: "0.05", reason: R::CodeAlways, credited: Some(ACME), matched: Some(1), payout: "0.01", ..BASE },
+    Case { name: "payout: half a cent rounds up, not to even (0.025)", entered: &["ALWAYS1"], sale: "0.25", reason: R::CodeAlways, credited: Some(ACME), matched: Some(1), payout: "0.03", ..BASE },
+    Case { name: "payout: 12.345 rounds to 12.35", entered: &["ALWAYS1"], sale: "123.45", reason: R::CodeAlways, credited: Some(ACME), matched: Some(1), payout: "12.35", ..BASE },
+    Case { name: "payout: below half a cent rounds down (6% of 0.08)", entered: &["SUMMER25"], sale: "0.08", reason: R::CodeAlways, credited: Some(STD2), matched: Some(12), payout: "0.00", ..BASE },
+    Case { name: "payout: credit group pays the winner's default, not the code's override", entered: &["STDOVERRIDE"], clicks: &[(ACME, 10)], reason: R::CreditGroup, credited: Some(ACME), matched: Some(22), payout: "10.00", ..BASE },
+    Case { name: "payout: partner without a default payout", entered: &["NOPAY1"], reason: R::CodeAlways, credited: Some(NOPAY), matched: Some(21), payout: "0", ..BASE },
+    Case { name: "payout: zero sale", entered: &["ALWAYS1"], sale: "0", reason: R::CodeAlways, credited: Some(ACME), matched: Some(1), payout: "0", ..BASE },
 ];
 
 fn run(case: &Case, codes: &ProgramCodes, partners: &Partners) -> Decision {
