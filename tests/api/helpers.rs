@@ -10,12 +10,12 @@ use promodesk::db;
 use promodesk::db::embedded::{Cluster, Tuning};
 use promodesk::domain::{BrandId, ProgramId, Role};
 use promodesk::store::{accounts, partners, programs};
-use promodesk::web::{self, throttle::LoginThrottle, AppState};
+use promodesk::web::{self, AppState};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -154,6 +154,20 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Drops the database now, ending its connections: to the app, the
+    /// database is down.
+    pub fn drop_now(&self) {
+        let mut admin = PgConnection::establish(admin_url()).expect("connect to the test server");
+        diesel::sql_query(format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut admin)
+        .expect("drop the test database");
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Ok(mut admin) = PgConnection::establish(admin_url()) {
@@ -164,6 +178,49 @@ impl Drop for TestDb {
             .execute(&mut admin);
         }
     }
+}
+
+/// What the servers of this test binary logged (warnings and errors, with
+/// their spans: a request's line names its `request_id`).
+pub fn logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().expect("log buffer")).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(Default::default)
+}
+
+#[derive(Clone)]
+struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the binary's global subscriber once: request handling logs on
+/// the server's worker and blocking threads, not the test's.
+fn capture_logs() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::Layer;
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let buffer = log_buffer().clone();
+        let layer = tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(move || LogWriter(buffer.clone()))
+            .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+                m.is_span() || *m.level() <= tracing::Level::WARN
+            }));
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+            .expect("the test binary's only subscriber");
+    });
 }
 
 /// The app running on a random port with its own database.
@@ -185,21 +242,14 @@ impl TestApp {
     /// The app with its test settings changed by `f` (e.g. a small upload
     /// limit).
     pub async fn spawn_with(f: impl FnOnce(&mut Config)) -> TestApp {
+        capture_logs();
         let db = TestDb::new();
         let pool = db::pool(&db.url, 4).expect("pool");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
         let addr = format!("http://{}", listener.local_addr().expect("addr"));
         let mut config = Config::for_tests(db.url.clone());
         f(&mut config);
-        let state = AppState {
-            pool,
-            config,
-            throttle: LoginThrottle::default(),
-            demo_login: false,
-            estimates: Default::default(),
-            dashboard: Default::default(),
-            choices: Default::default(),
-        };
+        let state = AppState::new(pool, config, false);
         let server = web::serve(listener, state).expect("start the server");
         actix_web::rt::spawn(server);
         TestApp { addr, db }

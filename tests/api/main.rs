@@ -7,6 +7,7 @@ mod crash;
 mod dashboard;
 mod deals;
 mod embedded;
+mod errors;
 mod helpers;
 mod layout;
 mod not_found;

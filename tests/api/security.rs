@@ -115,7 +115,17 @@ async fn healthz_checks_the_database() {
     let res = app.client().get("/healthz").await;
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.expect("json");
-    assert_eq!(body["database"], "ok");
+    assert_eq!(body, serde_json::json!({"status": "ok", "database": "ok"}));
+
+    // The database goes away under the running server.
+    app.db.drop_now();
+    let res = app.client().get("/healthz").await;
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "error", "database": "unreachable"})
+    );
 }
 
 #[actix_web::test]
