@@ -79,8 +79,8 @@ async fn login_renews_the_session() {
     let brand = app.brand("Acme");
     app.user(&brand, "ann@acme.test", Role::Admin);
     let c = app.client();
-    let (_, login_page) = c.page("/login").await;
-    let before = crate::helpers::csrf_in(&login_page).expect("token");
+    let login_page = c.ok("/login").await;
+    let before = crate::html::csrf_in(&login_page).expect("token");
     let res = c
         .post_raw(
             "/login",
@@ -138,8 +138,8 @@ async fn next_parameter_returns_to_the_page_asked_for() {
     let c = app.client();
     let res = c.get("/partners").await;
     assert_eq!(location(&res), "/login?next=/partners");
-    let (_, page) = c.page("/login?next=/partners").await;
-    let token = crate::helpers::csrf_in(&page).expect("token");
+    let page = c.ok("/login?next=/partners").await;
+    let token = crate::html::csrf_in(&page).expect("token");
     assert!(page.contains("name=\"next\" value=\"/partners\""));
     let res = c
         .post_raw(

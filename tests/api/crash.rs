@@ -1,6 +1,7 @@
 //! A server killed during an upload's accept leaves nothing half-written.
 
-use crate::helpers::{csrf_in, TestApp, PASSWORD};
+use crate::helpers::{TestApp, PASSWORD};
+use crate::html::csrf_in;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use promodesk::domain::Role;

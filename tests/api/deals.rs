@@ -117,10 +117,10 @@ async fn create_list_and_edit_deals() {
         )
         .await;
     assert_eq!(res.status(), 303);
-    let (_, body) = c.page(&path).await;
+    let body = c.ok(&path).await;
     assert!(body.contains("Deal Summer sale saved."));
     assert!(body.contains("value=\"10.00\"") && body.contains("value=\"USD\""));
-    let (_, list) = c.page("/deals").await;
+    let list = c.ok("/deals").await;
     for text in ["Summer sale", "Acme US", "10.00 USD off"] {
         assert!(list.contains(text), "{text} missing from the list: {list}");
     }
@@ -201,7 +201,7 @@ async fn bad_deal_input_is_shown_beside_each_field() {
     );
     assert_eq!(error_beside(&body, "name").as_deref(), Some("Required."));
     assert_eq!(count_all(&app), 0, "nothing is written");
-    let (_, list) = c.page("/deals").await;
+    let list = c.ok("/deals").await;
     assert!(list.contains("No deals yet"));
 }
 
@@ -329,7 +329,7 @@ async fn another_brands_deal_is_not_found() {
     }
     // Invalid input does not tell it apart either.
     assert_eq!(c.post(&path, &[("name", "")]).await.status(), 404);
-    let (_, list) = c.page("/deals").await;
+    let list = c.ok("/deals").await;
     assert!(!list.contains("Acme secret sale"));
     let d = deals::get(&mut app.conn(), a.id, DealId(id)).expect("A's deal");
     assert_eq!(

@@ -3,13 +3,14 @@
 //! migrated template database, one fresh database per test cloned from it,
 //! and the real app on a random port driven over HTTP.
 
+use crate::html::{csrf_in, flash_errors};
 use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use promodesk::config::Config;
 use promodesk::db;
 use promodesk::db::embedded::{Cluster, Tuning};
-use promodesk::domain::{BrandId, ProgramId, Role};
-use promodesk::store::{accounts, partners, programs};
+use promodesk::domain::{BrandId, ProgramId, Role, UserId};
+use promodesk::store::{accounts, partners};
 use promodesk::web::{self, AppState};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
@@ -259,36 +260,24 @@ impl TestApp {
         self.db.conn()
     }
 
-    /// A brand with one program and a user of the given role.
+    /// A brand with one program, "{name} US" (New York, tracking on).
     pub fn brand(&self, name: &str) -> Brand {
-        let mut c = self.conn();
-        let b = accounts::create_brand(&mut c, name).expect("brand");
-        let p = programs::create(
-            &mut c,
-            BrandId(b.id),
-            &promodesk::domain::program::ProgramSettings {
-                name: format!("{name} US"),
-                time_zone: "America/New_York".into(),
-                currency: "USD".into(),
-                landing_url: "https://shop.example/".into(),
-                referral_window_days: 30,
-                locking_days: 30,
-                tracking_enabled: true,
-            },
-        )
-        .expect("program");
-        Brand {
+        let b = accounts::create_brand(&mut self.conn(), name).expect("brand");
+        let mut brand = Brand {
             id: BrandId(b.id),
-            program: ProgramId(p.id),
-        }
+            program: ProgramId(0),
+        };
+        brand.program = self.program(&brand, &format!("{name} US")).create();
+        brand
     }
 
-    pub fn user(&self, brand: &Brand, email: &str, role: Role) {
+    pub fn user(&self, brand: &Brand, email: &str, role: Role) -> UserId {
         let mut c = self.conn();
         let hash = password_auth::generate_hash(PASSWORD);
-        accounts::create_user(&mut c, brand.id, email, role, &hash).expect("user");
+        accounts::create_user(&mut c, brand.id, email, role, &hash).expect("user")
     }
 
+    /// An active, preferred partner; its id.
     pub fn partner(&self, brand: &Brand, media_id: i64, name: &str) -> i64 {
         let mut c = self.conn();
         partners::create(
@@ -328,16 +317,28 @@ impl TestApp {
     }
 }
 
+/// A fresh app with the brand Acme (program "Acme US") and its user
+/// ann@acme.test of `role`, logged in.
+pub async fn acme(role: Role) -> (TestApp, Brand, Client) {
+    let app = TestApp::spawn().await;
+    let brand = app.brand("Acme");
+    app.user(&brand, "ann@acme.test", role);
+    let c = app.login("ann@acme.test").await;
+    (app, brand, c)
+}
+
 pub struct Client {
     pub addr: String,
     pub http: reqwest::Client,
 }
 
-pub fn csrf_in(html: &str) -> Option<String> {
-    let marker = "name=\"csrf_token\" value=\"";
-    let start = html.find(marker)? + marker.len();
-    let end = html[start..].find('"')? + start;
-    Some(html[start..end].to_string())
+/// The body of a response that must have `status` (a failure shows the body).
+pub async fn body_of(res: reqwest::Response, status: u16) -> String {
+    let got = res.status().as_u16();
+    let url = res.url().path().to_string();
+    let body = res.text().await.expect("body");
+    assert_eq!(got, status, "{url}: {}", flash_errors(&body));
+    body
 }
 
 impl Client {
@@ -354,6 +355,11 @@ impl Client {
         let res = self.get(path).await;
         let status = res.status().as_u16();
         (status, res.text().await.expect("body"))
+    }
+
+    /// GET of a page that must answer 200; its body.
+    pub async fn ok(&self, path: &str) -> String {
+        body_of(self.get(path).await, 200).await
     }
 
     /// The session's CSRF token, read from a page's form.
@@ -382,6 +388,69 @@ impl Client {
         let mut all: Vec<(&str, &str)> = fields.to_vec();
         all.push(("csrf_token", &token));
         self.post_raw(path, &all).await
+    }
+
+    /// POSTs a file to /uploads as the upload form does.
+    pub async fn upload(
+        &self,
+        bytes: Vec<u8>,
+        file_name: &str,
+        update_existing: bool,
+    ) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mime = if file_name.ends_with(".xlsx") {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        } else {
+            "text/csv"
+        };
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_string())
+            .mime_str(mime)
+            .expect("mime");
+        let mut form = reqwest::multipart::Form::new()
+            .text("csrf_token", token)
+            .part("file", part);
+        if update_existing {
+            form = form.text("update_existing", "on");
+        }
+        self.http
+            .post(self.url("/uploads"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST /uploads")
+    }
+
+    /// Posts the new code form: a TRACKING, exact, ALWAYS code of `program`
+    /// unless `fields` say otherwise (an empty value clears a field).
+    pub async fn create_code(
+        &self,
+        program: ProgramId,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.code_form("/codes", program, fields).await
+    }
+
+    /// Posts a code form (`/codes` creates, `/codes/{id}` saves an edit)
+    /// with the fields of [`Client::create_code`].
+    pub async fn code_form(
+        &self,
+        path: &str,
+        program: ProgramId,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let program = program.0.to_string();
+        let mut all: Vec<(&str, &str)> = vec![
+            ("program_id", &program),
+            ("code_type", "TRACKING"),
+            ("credit_rule", "ALWAYS"),
+            ("match_mode", "LI"),
+        ];
+        for (k, v) in fields {
+            all.retain(|(key, _)| key != k);
+            all.push((k, v));
+        }
+        self.post(path, &all).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {

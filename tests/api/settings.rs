@@ -38,7 +38,7 @@ async fn the_program_time_zone_is_the_code_forms_select() {
     let c = app.login("ann@acme.test").await;
     let (status, new_program) = c.page("/settings/programs/new").await;
     assert_eq!(status, 200);
-    let (_, new_code) = c.page("/codes/new").await;
+    let new_code = c.ok("/codes/new").await;
     let program_zones = options(&new_program, "time_zone");
     let mut code_zones = options(&new_code, "timezone");
     code_zones.retain(|z| !z.is_empty());
@@ -47,7 +47,7 @@ async fn the_program_time_zone_is_the_code_forms_select() {
     assert_eq!(selected(&new_program, "time_zone"), vec!["UTC"]);
 
     let path = format!("/settings/programs/{}", brand.program);
-    let (_, edit) = c.page(&path).await;
+    let edit = c.ok(&path).await;
     assert_eq!(selected(&edit, "time_zone"), vec!["America/New_York"]);
 
     // A refused value stays on the page, selected, beside its message.
@@ -80,7 +80,7 @@ async fn the_program_time_zone_is_the_code_forms_select() {
         )
         .await;
     assert_eq!(res.status(), 303);
-    let (_, edit) = c.page(&path).await;
+    let edit = c.ok(&path).await;
     assert_eq!(selected(&edit, "time_zone"), vec!["EST"]);
 }
 

@@ -381,7 +381,7 @@ async fn a_csv_is_reviewed_then_accepted_once() {
     assert_eq!(u.file_name, "codes.csv");
 
     // The list shows it, under review.
-    let (_, list) = f.c.page("/uploads").await;
+    let list = f.c.ok("/uploads").await;
     assert!(list.contains("codes.csv") && list.contains("reviewing"));
 
     let before = Utc::now();
@@ -504,7 +504,7 @@ async fn an_xlsx_file_with_numeric_cells_is_accepted() {
         flash_errors(&res.text().await.unwrap_or_default())
     );
     let id = upload_id_of(&res);
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "To create", "With errors"]),
         vec![3, 2, 2, 1]
@@ -578,7 +578,7 @@ async fn every_row_error_is_reported_with_row_column_and_reason() {
         csv.push('\n');
     }
     let id = review(&f.c, &csv, "errors.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "To create", "With errors"]),
         vec![12, 2, 2, 10]
@@ -706,7 +706,7 @@ async fn bom_crlf_and_quoted_fields_keep_row_numbers() {
     csv.push_str(&format!("BOM4,{p},10005,TRACKING,WINNER,LI,\r\n")); // row 5
     csv.push_str("\r\n\r\n\r\n");
     let id = review(&f.c, &csv, "bom.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![4, 2, 2],
@@ -772,7 +772,7 @@ async fn campaign_id_and_deal_name_are_accepted() {
          ALIAS3,{p},10001,TRACKING,ALWAYS,LI,Winter Sale\n"
     );
     let id = review(&f.c, &csv, "alias.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![3, 1, 2]
@@ -842,7 +842,7 @@ async fn an_unknown_column_is_a_warning_on_the_review() {
          WARN1,{p},10001,TRACKING,ALWAYS,LI,,,,,hello,3\n"
     );
     let id = review(&f.c, &csv, "warn.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     let text = text_of(&page);
     assert!(
         text.contains("Unknown column `Notes` is ignored."),
@@ -958,7 +958,7 @@ async fn duplicates_inside_the_file_name_the_first_row() {
          OTHER,{p},10001,TRACKING,ALWAYS,LI,,2026-07-01,2026-08-01,\n"
     );
     let id = review(&f.c, &csv, "dupes.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![4, 3, 1]
@@ -1045,7 +1045,7 @@ async fn an_existing_code_conflicts_or_is_updated_on_request() {
 
     // Switch off: the row is a conflict naming the existing code.
     let id = review(&f.c, &csv, "conflict.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(
             &page,
@@ -1071,7 +1071,7 @@ async fn an_existing_code_conflicts_or_is_updated_on_request() {
 
     // Switch on: the row updates it.
     let id = review(&f.c, &csv, "update.csv", true).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(
             &page,
@@ -1129,7 +1129,7 @@ async fn a_failing_accept_creates_nothing_and_marks_the_upload_failed() {
          LAST1,{p},10001,TRACKING,ALWAYS,LI,,2026-07-01,2026-08-01,\n"
     );
     let id = review(&f.c, &csv, "race.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(counts(&page, &["Valid", "With errors"]), vec![3, 0]);
     // Since the review, someone created the last row's code (other case,
     // overlapping dates).
@@ -1297,7 +1297,7 @@ async fn a_file_over_the_limit_is_refused_with_the_limit() {
     app.user(&brand, "max@acme.test", Role::Manager);
     app.partner(&brand, 10001, "Coupon Planet");
     let c = app.login("max@acme.test").await;
-    let (_, form) = c.page("/uploads/new").await;
+    let form = c.ok("/uploads/new").await;
     assert!(text_of(&form).contains("(up to 1 MB)"));
     let p = brand.program.0;
     let mut csv = format!("{HEADER}\n");
@@ -1431,7 +1431,7 @@ async fn the_template_downloads_and_uploads_cleanly() {
     }
     fixed.push_str(&String::from_utf8(w.into_inner().expect("csv")).expect("utf8"));
     let id = review(&f.c, &fixed, "promo-code-upload-template.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert!(!page.contains("flash-warning"), "no header warnings");
     assert_eq!(
         counts(&page, &["Rows", "Valid", "To create", "With errors"]),
@@ -1560,7 +1560,7 @@ async fn the_error_column_stays_in_place_for_wide_rows() {
     }
     let again = String::from_utf8(w.into_inner().expect("csv")).expect("utf8");
     let id = review(&f.c, &again, "wide-errors.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(counts(&page, &["Rows", "With errors"]), vec![2, 2]);
     assert!(!page.contains("flash-warning"));
 }
@@ -1595,7 +1595,7 @@ async fn two_rows_cannot_update_the_same_existing_code() {
          twice,{p},10001,TRACKING,INVOLVED,LI,,2027-03-01,2027-04-01,\n"
     );
     let id = review(&f.c, &csv, "twice.csv", true).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(
             &page,
@@ -1724,7 +1724,7 @@ async fn a_large_file_is_reviewed_in_reasonable_time() {
     let id = review(&f.c, &csv, "large.csv", false).await;
     let took = started.elapsed();
     assert!(took < Duration::from_secs(30), "review took {took:?}");
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![rows + 1, rows, 1]
@@ -1884,11 +1884,11 @@ async fn upload_numbers_count_up_per_brand_without_gaps() {
     assert_eq!(theirs, 1, "the other brand's first upload");
     let second = review(&f.c, &good("NUM2"), "second.csv", false).await;
     assert_eq!(second, 2, "no gap for the refused file or the other brand");
-    let (_, page) = f.c.page("/uploads/2").await;
+    let page = f.c.ok("/uploads/2").await;
     assert!(text_of(&page).contains("upload #2"), "{}", text_of(&page));
     // The same number in two brands: each sees and accepts its own.
-    let (_, mine) = f.c.page("/uploads/1").await;
-    let (_, yours) = g.page("/uploads/1").await;
+    let mine = f.c.ok("/uploads/1").await;
+    let yours = g.ok("/uploads/1").await;
     assert!(mine.contains("first.csv") && !mine.contains("globex.csv"));
     assert!(yours.contains("globex.csv") && !yours.contains("first.csv"));
     let (_, page) = accept(&g, 1).await;
@@ -1911,7 +1911,7 @@ async fn upload_numbers_count_up_per_brand_without_gaps() {
     let mut ids = vec![upload_id_of(&a), upload_id_of(&b)];
     ids.sort();
     assert_eq!(ids, vec![3, 4]);
-    let (_, list) = f.c.page("/uploads").await;
+    let list = f.c.ok("/uploads").await;
     for n in 1..=4 {
         assert!(
             list.contains(&format!("<a href=\"/uploads/{n}\">{n}</a>")),
@@ -2094,7 +2094,7 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
 
     // Uploaded again as it is, with "update existing codes".
     let id = review(&f.c, &exported, "export.csv", true).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert!(
         !page.contains("<h2>Errors</h2>"),
         "{:?}",
@@ -2141,7 +2141,7 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
     // Without "update existing codes" every row is a conflict: nothing is
     // created twice (regex codes and codes that never began included).
     let id = review(&f.c, &exported, "export-again.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "To create", "With errors"]),
         vec![total, 0, 0, total]
@@ -2178,7 +2178,7 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
     let changed = String::from_utf8(w.into_inner().expect("csv")).expect("utf8");
     let old = codes::get(&mut f.app.conn(), f.brand.id, CodeId(exact)).expect("code");
     let id = review(&f.c, &changed, "export-changed.csv", true).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(
             &page,
@@ -2235,7 +2235,7 @@ async fn a_new_code_must_end_after_it_starts() {
          FINE1,{p},10001,TRACKING,ALWAYS,LI,,2026-07-02,2026-07-03,\n"
     );
     let id = review(&f.c, &csv, "ends.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![4, 1, 3]
@@ -2303,7 +2303,7 @@ async fn the_review_names_partners_and_deals_and_deal_id_takes_a_name() {
          NONE1,{p},,RESTRICTED,,LI,,,,\n"
     );
     let id = review(&f.c, &csv, "deals.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![4, 3, 1]
@@ -2353,7 +2353,7 @@ async fn the_review_names_partners_and_deals_and_deal_id_takes_a_name() {
     assert_eq!(code_by_value(&f.app, f.brand.id, "NAMED1").deal_id, Some(d));
     assert_eq!(code_by_value(&f.app, f.brand.id, "NUM1").deal_id, Some(d));
     // The column help says what the column takes.
-    let (_, form) = f.c.page("/uploads/new").await;
+    let form = f.c.ok("/uploads/new").await;
     assert!(
         text_of(&form).contains("a deal of the program: its id or its name"),
         "{}",
