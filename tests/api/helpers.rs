@@ -298,14 +298,7 @@ impl TestApp {
 
     /// A browser-like client: keeps cookies, does not follow redirects.
     pub fn client(&self) -> Client {
-        Client {
-            addr: self.addr.clone(),
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("client"),
-        }
+        Client::new(&self.addr)
     }
 
     /// A client logged in as `email`.
@@ -342,6 +335,19 @@ pub async fn body_of(res: reqwest::Response, status: u16) -> String {
 }
 
 impl Client {
+    /// A browser-like client of the server at `addr` (`http://host:port`):
+    /// keeps cookies, does not follow redirects.
+    pub fn new(addr: &str) -> Client {
+        Client {
+            addr: addr.to_string(),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.addr, path)
     }
@@ -466,6 +472,19 @@ impl Client {
         )
         .await
     }
+}
+
+/// A `SELECT count(*) AS n ...` (or any query yielding one BIGINT `n`).
+pub fn count(conn: &mut PgConnection, sql: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(sql)
+        .get_result::<N>(conn)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .n
 }
 
 pub fn location(res: &reqwest::Response) -> String {
