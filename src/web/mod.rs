@@ -150,17 +150,10 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// Percent-encodes all but unreserved characters and `/` (a path in a
+/// query parameter, such as `next`).
 pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    crate::db::embedded::percent_encode(s)
 }
 
 /// All routes.

@@ -1,6 +1,6 @@
 //! Promo code management through HTTP.
 
-use crate::helpers::{body_of, location, Brand, Client, TestApp};
+use crate::helpers::{acme_as, body_of, location, Brand, Client, TestApp};
 use crate::html::{codes_in, field_errors, form_value};
 use chrono::{TimeZone, Utc};
 use diesel::RunQueryDsl;
@@ -16,12 +16,9 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "max@acme.test", Role::Manager);
+    let (app, brand, _, c) = acme_as("max@acme.test", Role::Manager).await;
     let partner = app.partner(&brand, 100, "Coupon Planet");
     let other_partner = app.partner(&brand, 200, "Deal Hunter");
-    let c = app.login("max@acme.test").await;
     Fixture {
         app,
         brand,

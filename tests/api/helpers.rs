@@ -313,11 +313,28 @@ impl TestApp {
 /// A fresh app with the brand Acme (program "Acme US") and its user
 /// ann@acme.test of `role`, logged in.
 pub async fn acme(role: Role) -> (TestApp, Brand, Client) {
+    let (app, brand, _, c) = acme_as("ann@acme.test", role).await;
+    (app, brand, c)
+}
+
+/// [`acme`] with the user `email`; also the user's id.
+pub async fn acme_as(email: &str, role: Role) -> (TestApp, Brand, UserId, Client) {
     let app = TestApp::spawn().await;
     let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", role);
-    let c = app.login("ann@acme.test").await;
-    (app, brand, c)
+    let user = app.user(&brand, email, role);
+    let c = app.login(email).await;
+    (app, brand, user, c)
+}
+
+/// The program settings form: `name` and `time_zone`, in USD, landing on
+/// the shop's home page.
+pub fn program_form<'a>(name: &'a str, time_zone: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("name", name),
+        ("time_zone", time_zone),
+        ("currency", "USD"),
+        ("landing_url", "https://shop.example/"),
+    ]
 }
 
 pub struct Client {

@@ -84,6 +84,12 @@ pub fn text_of(html: &str) -> String {
         .join(" ")
 }
 
+/// Asserts that the page says `text` (in what a user reads).
+pub fn assert_says(html: &str, text: &str) {
+    let read = text_of(html);
+    assert!(read.contains(text), "{text:?} not in: {read}");
+}
+
 /// The items of the form page's error box (or the start of the page's text
 /// when it has none), for a failure's message.
 pub fn flash_errors(html: &str) -> String {

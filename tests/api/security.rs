@@ -1,20 +1,12 @@
-use crate::helpers::TestApp;
+use crate::helpers::{acme, body_of, program_form, TestApp};
 use promodesk::domain::Role;
 
 #[actix_web::test]
 async fn posts_without_a_valid_csrf_token_are_refused_and_change_nothing() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Admin);
-    let c = app.login("ann@acme.test").await;
+    let (_app, _brand, c) = acme(Role::Admin).await;
     let fields = [("media_id", "501"), ("name", "Sneaky")];
     let res = c.post_raw("/partners", &fields).await;
-    assert_eq!(res.status(), 403);
-    assert!(res
-        .text()
-        .await
-        .expect("body")
-        .contains("This form has expired"));
+    assert!(body_of(res, 403).await.contains("This form has expired"));
     let res = c
         .post_raw(
             "/partners",
@@ -73,6 +65,7 @@ async fn pages_carry_security_headers() {
     let app = TestApp::spawn().await;
     let c = app.client();
     let res = c.get("/login").await;
+    assert_eq!(res.status(), 200);
     let h = res.headers();
     let csp = h
         .get("content-security-policy")
@@ -165,17 +158,7 @@ async fn roles_are_enforced_by_the_guard() {
     assert_eq!(res.status(), 303);
     // Program settings need an admin.
     let path = format!("/settings/programs/{}", brand.program);
-    let res = manager
-        .post(
-            &path,
-            &[
-                ("name", "Hijacked"),
-                ("time_zone", "UTC"),
-                ("currency", "USD"),
-                ("landing_url", "https://x.example"),
-            ],
-        )
-        .await;
+    let res = manager.post(&path, &program_form("Hijacked", "UTC")).await;
     assert_eq!(res.status(), 403);
     let settings = manager.ok("/settings").await;
     assert!(!settings.contains("Hijacked"));

@@ -4,8 +4,8 @@
 //! browser.
 
 use crate::browser::Browser;
-use crate::helpers::{count, location, Brand, Client, TestApp};
-use crate::html::{counts, error_table, flash_errors, main_of, text_of, ErrorRow};
+use crate::helpers::{acme_as, body_of, count, location, Brand, Client, TestApp};
+use crate::html::{assert_says, counts, error_table, flash_errors, main_of, text_of, ErrorRow};
 use chrono::{TimeZone, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
@@ -39,6 +39,42 @@ async fn review(c: &Client, csv: &str, file_name: &str, update_existing: bool) -
     upload_id_of(&res)
 }
 
+/// Uploads a file that is refused whole (422): nothing is stored or
+/// staged. The page.
+async fn refused(f: &Fixture, bytes: Vec<u8>, file_name: &str) -> String {
+    let res = f.c.upload(bytes, file_name, false).await;
+    let body = body_of(res, 422).await;
+    assert_eq!(uploads_stored(&f.app), 0, "{file_name}: no upload stored");
+    assert_eq!(staged_stored(&f.app), 0, "{file_name}: nothing staged");
+    body
+}
+
+/// Uploads `csv` and opens its review: the upload's id and the page.
+async fn reviewed(c: &Client, csv: &str, file_name: &str, update_existing: bool) -> (i64, String) {
+    let id = review(c, csv, file_name, update_existing).await;
+    (id, c.ok(&format!("/uploads/{id}")).await)
+}
+
+/// The only line of the review's error table.
+fn the_error(page: &str) -> ErrorRow {
+    let mut errors = error_table(page);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    errors.remove(0)
+}
+
+/// Reviews a file of four rows whose third repeats the second: one error,
+/// on row 3's Promo Code. The upload and the error.
+async fn row_3_repeats_row_2(f: &Fixture, csv: &str, file_name: &str) -> (i64, ErrorRow) {
+    let (id, page) = reviewed(&f.c, csv, file_name, false).await;
+    assert_eq!(
+        counts(&page, &["Rows", "Valid", "With errors"]),
+        vec![4, 3, 1]
+    );
+    let e = the_error(&page);
+    assert_eq!((e.row, e.column.as_str()), (3, "Promo Code"));
+    (id, e)
+}
+
 /// The error report as CSV records (header first).
 async fn error_report(c: &Client, id: i64) -> Vec<Vec<String>> {
     let res = c.get(&format!("/uploads/{id}/errors.csv")).await;
@@ -66,6 +102,10 @@ fn get_upload(app: &TestApp, brand: &Brand, id: i64) -> uploads::Upload {
 
 fn uploads_stored(app: &TestApp) -> i64 {
     count(&mut app.conn(), "SELECT count(*) AS n FROM uploads")
+}
+
+fn staged_stored(app: &TestApp) -> i64 {
+    count(&mut app.conn(), "SELECT count(*) AS n FROM upload_rows")
 }
 
 fn codes_stored(app: &TestApp) -> i64 {
@@ -137,12 +177,9 @@ impl Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    let uid = app.user(&brand, "max@acme.test", Role::Manager);
+    let (app, brand, uid, c) = acme_as("max@acme.test", Role::Manager).await;
     let p1 = app.partner(&brand, 10001, "Coupon Planet");
     let p2 = app.partner(&brand, 10005, "Deal Hunter");
-    let c = app.login("max@acme.test").await;
     Fixture {
         app,
         brand,
@@ -183,7 +220,10 @@ async fn a_csv_is_reviewed_then_accepted_once() {
         ),
         vec![3, 3, 3, 0, 0]
     );
-    assert!(page.contains("codes.csv"));
+    assert!(
+        main_of(&page).contains("codes.csv"),
+        "the file name on the page"
+    );
     assert!(page.contains("Accept &amp; Create"), "accept button");
     assert!(!page.contains("<h2>Errors</h2>"));
     let text = text_of(&page);
@@ -216,11 +256,7 @@ async fn a_csv_is_reviewed_then_accepted_once() {
     let before = Utc::now();
     let (status, page) = accept(&f.c, id).await;
     assert_eq!(status, 303);
-    assert!(
-        text_of(&page).contains("3 codes created."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "3 codes created.");
     assert_eq!(
         counts(
             &page,
@@ -274,11 +310,7 @@ async fn a_csv_is_reviewed_then_accepted_once() {
     // A second accept changes nothing.
     let (status, page) = accept(&f.c, id).await;
     assert_eq!(status, 303);
-    assert!(
-        text_of(&page).contains("already accepted"),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "already accepted");
     assert_eq!(codes_stored(&f.app), 3);
     assert_eq!(codes_of_upload(&f.app, id), 3);
 }
@@ -351,11 +383,7 @@ async fn an_xlsx_file_with_numeric_cells_is_accepted() {
     );
     assert_eq!(codes_stored(&f.app), 0);
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("2 codes created."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "2 codes created.");
     assert_eq!(codes_stored(&f.app), 2);
     let x = code_by_value(&f.app, f.brand.id, "XLSX10");
     assert_eq!(x.partner_id, Some(f.p1));
@@ -406,8 +434,7 @@ async fn every_row_error_is_reported_with_row_column_and_reason() {
         csv.push_str(&l.replace("{p}", &p.to_string()));
         csv.push('\n');
     }
-    let id = review(&f.c, &csv, "errors.csv", false).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "errors.csv", false).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "To create", "With errors"]),
         vec![12, 2, 2, 10]
@@ -505,11 +532,7 @@ async fn every_row_error_is_reported_with_row_column_and_reason() {
 
     // Accept creates only the valid rows.
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("2 codes created."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "2 codes created.");
     assert_eq!(codes_stored(&f.app), 2);
     // The report stays downloadable after accept.
     assert_eq!(error_report(&f.c, id).await.len(), 11);
@@ -534,8 +557,7 @@ async fn bom_crlf_and_quoted_fields_keep_row_numbers() {
     csv.push_str(&format!("BOM3,{p},424243,TRACKING,ALWAYS,LI,plain\r\n")); // row 4
     csv.push_str(&format!("BOM4,{p},10005,TRACKING,WINNER,LI,\r\n")); // row 5
     csv.push_str("\r\n\r\n\r\n");
-    let id = review(&f.c, &csv, "bom.csv", false).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "bom.csv", false).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![4, 2, 2],
@@ -589,8 +611,7 @@ async fn campaign_id_and_deal_name_are_accepted() {
          ALIAS2,424242,10001,TRACKING,ALWAYS,LI,\n\
          ALIAS3,{p},10001,TRACKING,ALWAYS,LI,Winter Sale\n"
     );
-    let id = review(&f.c, &csv, "alias.csv", false).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "alias.csv", false).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![3, 1, 2]
@@ -625,9 +646,7 @@ async fn a_missing_column_is_refused_with_the_typo_and_nothing_is_stored() {
         "Promo code,Program Id,Media Id,Type,Credit Rule,Match Mode\n\
          X1,{p},10001,TRACKING,ALWAYS,LI\n"
     );
-    let res = f.c.upload(csv.into_bytes(), "typo.csv", false).await;
-    assert_eq!(res.status(), 422);
-    let body = res.text().await.expect("body");
+    let body = refused(&f, csv.into_bytes(), "typo.csv").await;
     let text = text_of(&body);
     assert!(
         text.contains(
@@ -638,17 +657,13 @@ async fn a_missing_column_is_refused_with_the_typo_and_nothing_is_stored() {
     );
     assert!(text.contains("Nothing was stored"));
     assert!(body.contains("id=\"upload-form\""), "the form again");
-    assert_eq!(uploads_stored(&f.app), 0);
 
     // Several problems at once, each named.
     let csv = format!("Promo Code,Type,Type\nX1,{p}\n");
-    let res = f.c.upload(csv.into_bytes(), "dups.csv", false).await;
-    assert_eq!(res.status(), 422);
-    let text = text_of(&res.text().await.expect("body"));
+    let text = text_of(&refused(&f, csv.into_bytes(), "dups.csv").await);
     assert!(text.contains("Column `Type` appears twice."), "{text}");
     assert!(text.contains("Missing required column `Program Id` (or `Campaign Id`)."));
     assert!(text.contains("Missing required column `Match Mode`."));
-    assert_eq!(uploads_stored(&f.app), 0);
 }
 
 #[actix_web::test]
@@ -659,8 +674,7 @@ async fn an_unknown_column_is_a_warning_on_the_review() {
         "{HEADER},Notes,Deal ID\n\
          WARN1,{p},10001,TRACKING,ALWAYS,LI,,,,,hello,3\n"
     );
-    let id = review(&f.c, &csv, "warn.csv", false).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "warn.csv", false).await;
     let text = text_of(&page);
     assert!(
         text.contains("Unknown column `Notes` is ignored."),
@@ -736,9 +750,7 @@ async fn unreadable_files_are_refused_with_a_clear_message() {
         ),
     ];
     for (name, bytes, expected) in cases {
-        let res = f.c.upload(bytes, name, false).await;
-        assert_eq!(res.status(), 422, "{name}");
-        let body = res.text().await.expect("body");
+        let body = refused(&f, bytes, name).await;
         let text = text_of(&body);
         assert!(
             text.contains(expected),
@@ -746,18 +758,12 @@ async fn unreadable_files_are_refused_with_a_clear_message() {
             flash_errors(&body)
         );
         assert!(text.contains("Nothing was stored"), "{name}");
-        assert_eq!(uploads_stored(&f.app), 0, "{name}: no upload stored");
-        assert_eq!(
-            count(&mut f.app.conn(), "SELECT count(*) AS n FROM upload_rows"),
-            0,
-            "{name}: nothing staged"
-        );
     }
     // No file chosen at all.
-    let res = f.c.upload(Vec::new(), "", false).await;
-    assert_eq!(res.status(), 422);
-    assert!(text_of(&res.text().await.expect("body")).contains("Choose a CSV or XLSX file"));
-    assert_eq!(uploads_stored(&f.app), 0);
+    assert_says(
+        &refused(&f, Vec::new(), "").await,
+        "Choose a CSV or XLSX file",
+    );
     assert_eq!(codes_stored(&f.app), 0);
 }
 
@@ -775,23 +781,12 @@ async fn duplicates_inside_the_file_name_the_first_row() {
          Dupe10,{p},10001,TRACKING,ALWAYS,LI,,2026-09-01,2026-10-01,\n\
          OTHER,{p},10001,TRACKING,ALWAYS,LI,,2026-07-01,2026-08-01,\n"
     );
-    let id = review(&f.c, &csv, "dupes.csv", false).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
-    assert_eq!(
-        counts(&page, &["Rows", "Valid", "With errors"]),
-        vec![4, 3, 1]
-    );
-    let errors = error_table(&page);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].row, 3);
-    assert_eq!(errors[0].column, "Promo Code");
-    assert_eq!(errors[0].value, "dupe10");
+    let (id, e) = row_3_repeats_row_2(&f, &csv, "dupes.csv").await;
+    assert_eq!(e.value, "dupe10");
     assert!(
-        errors[0]
-            .message
-            .starts_with("Duplicate of row 2 in this file"),
+        e.message.starts_with("Duplicate of row 2 in this file"),
         "{}",
-        errors[0].message
+        e.message
     );
     let report = error_report(&f.c, id).await;
     assert_eq!(report.len(), 2);
@@ -812,19 +807,9 @@ async fn a_pattern_twice_in_the_file_is_a_duplicate_but_its_other_case_is_not() 
          ^vip[0-9]{{3}}$,{p},10001,TRACKING,ALWAYS,RE,,2026-07-01,2026-08-01,\n\
          ^VIP[0-9]{{3}}$,{p},10001,TRACKING,ALWAYS,RE,,2026-09-01,2026-10-01,\n"
     );
-    let id = review(&f.c, &csv, "patterns.csv", false).await;
-    let (status, page) = f.c.page(&format!("/uploads/{id}")).await;
-    assert_eq!(status, 200);
+    let (id, e) = row_3_repeats_row_2(&f, &csv, "patterns.csv").await;
     assert_eq!(
-        counts(&page, &["Rows", "Valid", "With errors"]),
-        vec![4, 3, 1]
-    );
-    let errors = error_table(&page);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].row, 3);
-    assert_eq!(errors[0].column, "Promo Code");
-    assert_eq!(
-        errors[0].message,
+        e.message,
         "Duplicate of row 2 in this file: the same pattern with overlapping dates."
     );
     accept(&f.c, id).await;
@@ -847,8 +832,7 @@ async fn an_existing_code_conflicts_or_is_updated_on_request() {
     );
 
     // Switch off: the row is a conflict naming the existing code.
-    let id = review(&f.c, &csv, "conflict.csv", false).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (_, page) = reviewed(&f.c, &csv, "conflict.csv", false).await;
     assert_eq!(
         counts(
             &page,
@@ -856,25 +840,20 @@ async fn an_existing_code_conflicts_or_is_updated_on_request() {
         ),
         vec![2, 1, 1, 0, 1]
     );
-    let errors = error_table(&page);
-    assert_eq!(errors.len(), 1);
-    assert_eq!(
-        (errors[0].row, errors[0].column.as_str()),
-        (2, "Promo Code")
-    );
+    let e = the_error(&page);
+    assert_eq!((e.row, e.column.as_str()), (2, "Promo Code"));
     assert!(
-        errors[0].message.contains(&format!(
+        e.message.contains(&format!(
             "Conflicts with the existing code EXIST1 (#{})",
             existing.id
         )),
         "{}",
-        errors[0].message
+        e.message
     );
-    assert!(errors[0].message.contains("update existing codes"));
+    assert!(e.message.contains("update existing codes"));
 
     // Switch on: the row updates it.
-    let id = review(&f.c, &csv, "update.csv", true).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "update.csv", true).await;
     assert_eq!(
         counts(
             &page,
@@ -886,11 +865,7 @@ async fn an_existing_code_conflicts_or_is_updated_on_request() {
     assert!(get_upload(&f.app, &f.brand, id).update_existing);
     let before = codes_stored(&f.app);
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("1 code created, 1 updated."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "1 code created, 1 updated.");
     assert_eq!(codes_stored(&f.app), before + 1, "only NEW1 is new");
     let after = codes::get(&mut f.app.conn(), f.brand.id, CodeId(existing.id)).expect("code");
     assert_eq!(after.code, "EXIST1", "the value is kept");
@@ -931,8 +906,7 @@ async fn a_failing_accept_creates_nothing_and_marks_the_upload_failed() {
          MIDDLE1,{p},10001,TRACKING,ALWAYS,LI,,,,\n\
          LAST1,{p},10001,TRACKING,ALWAYS,LI,,2026-07-01,2026-08-01,\n"
     );
-    let id = review(&f.c, &csv, "race.csv", false).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "race.csv", false).await;
     assert_eq!(counts(&page, &["Valid", "With errors"]), vec![3, 0]);
     // Since the review, someone created the last row's code (other case,
     // overlapping dates).
@@ -960,18 +934,10 @@ async fn a_failing_accept_creates_nothing_and_marks_the_upload_failed() {
     assert!(text.contains("Nothing was created"), "{text}");
     assert!(page.contains("badge-danger\">failed</span>"));
     assert!(!page.contains("Accept &amp; Create"));
-    assert_eq!(
-        count(&mut f.app.conn(), "SELECT count(*) AS n FROM upload_rows"),
-        0,
-        "staged rows dropped"
-    );
+    assert_eq!(staged_stored(&f.app), 0, "staged rows dropped");
     // Accepting again does nothing either.
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("already failed"),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "already failed");
     assert_eq!(codes_stored(&f.app), 1);
 }
 
@@ -1224,8 +1190,7 @@ async fn the_template_downloads_and_uploads_cleanly() {
         w.write_record(&rec).expect("write");
     }
     fixed.push_str(&String::from_utf8(w.into_inner().expect("csv")).expect("utf8"));
-    let id = review(&f.c, &fixed, "promo-code-upload-template.csv", false).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &fixed, "promo-code-upload-template.csv", false).await;
     assert!(!page.contains("flash-warning"), "no header warnings");
     assert_eq!(
         counts(&page, &["Rows", "Valid", "To create", "With errors"]),
@@ -1307,18 +1272,8 @@ async fn binary_data_late_in_the_file_is_refused_clearly() {
     }
     assert!(csv.len() > 8 * 1024);
     csv.push_str(&format!("NUL1,{p},10001,TRACKING,ALWAYS,LI,,,,,a\u{0}b\n"));
-    let res = f.c.upload(csv.into_bytes(), "late-binary.csv", false).await;
-    assert_eq!(res.status(), 422);
-    let text = text_of(&res.text().await.expect("body"));
-    assert!(
-        text.contains("Row 302 contains binary data (a NUL character)"),
-        "{text}"
-    );
-    assert_eq!(uploads_stored(&f.app), 0);
-    assert_eq!(
-        count(&mut f.app.conn(), "SELECT count(*) AS n FROM upload_rows"),
-        0
-    );
+    let page = refused(&f, csv.into_bytes(), "late-binary.csv").await;
+    assert_says(&page, "Row 302 contains binary data (a NUL character)");
 }
 
 /// A row with more fields than the header used to push its Error cell past
@@ -1353,8 +1308,7 @@ async fn the_error_column_stays_in_place_for_wide_rows() {
         w.write_record(rec).expect("write");
     }
     let again = String::from_utf8(w.into_inner().expect("csv")).expect("utf8");
-    let id = review(&f.c, &again, "wide-errors.csv", false).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (_, page) = reviewed(&f.c, &again, "wide-errors.csv", false).await;
     assert_eq!(counts(&page, &["Rows", "With errors"]), vec![2, 2]);
     assert!(!page.contains("flash-warning"));
 }
@@ -1373,8 +1327,7 @@ async fn two_rows_cannot_update_the_same_existing_code() {
          TWICE,{p},10005,TRACKING,WINNER,LI,,2027-01-01,2027-02-01,\n\
          twice,{p},10001,TRACKING,INVOLVED,LI,,2027-03-01,2027-04-01,\n"
     );
-    let id = review(&f.c, &csv, "twice.csv", true).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "twice.csv", true).await;
     assert_eq!(
         counts(
             &page,
@@ -1382,25 +1335,17 @@ async fn two_rows_cannot_update_the_same_existing_code() {
         ),
         vec![2, 1, 0, 1, 1]
     );
-    let errors = error_table(&page);
-    assert_eq!(errors.len(), 1);
+    let e = the_error(&page);
+    assert_eq!((e.row, e.column.as_str()), (3, "Promo Code"));
     assert_eq!(
-        (errors[0].row, errors[0].column.as_str()),
-        (3, "Promo Code")
-    );
-    assert_eq!(
-        errors[0].message,
+        e.message,
         format!(
             "Updates the same existing code (#{}) as row 2 in this file: keep one row per existing code.",
             existing.id
         )
     );
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("0 codes created, 1 updated."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "0 codes created, 1 updated.");
     let after = codes::get(&mut f.app.conn(), f.brand.id, CodeId(existing.id)).expect("code");
     assert_eq!(after.partner_id, Some(f.p2));
     assert_eq!(after.credit_rule.as_deref(), Some("WINNER"));
@@ -1425,17 +1370,10 @@ async fn a_review_older_than_a_day_cannot_be_accepted() {
         .expect("age the review");
     let (status, page) = accept(&f.c, id).await;
     assert_eq!(status, 303);
-    assert!(
-        text_of(&page).contains("This upload is already discarded; nothing changed."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "This upload is already discarded; nothing changed.");
     assert_eq!(codes_stored(&f.app), 0);
     assert_eq!(get_upload(&f.app, &f.brand, id).status, "discarded");
-    assert_eq!(
-        count(&mut f.app.conn(), "SELECT count(*) AS n FROM upload_rows"),
-        0
-    );
+    assert_eq!(staged_stored(&f.app), 0);
 }
 
 /// An accept's staged rows are dropped after the answer; a server that
@@ -1615,11 +1553,7 @@ async fn an_empty_required_cell_is_a_row_error() {
     );
     assert_eq!(report[3][2], "", "the empty cell stays empty");
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("1 code created."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "1 code created.");
     assert_eq!(
         code_by_value(&f.app, f.brand.id, "OK8").code_type,
         "RESTRICTED"
@@ -1660,18 +1594,14 @@ async fn upload_numbers_count_up_per_brand_without_gaps() {
     let second = review(&f.c, &good("NUM2"), "second.csv", false).await;
     assert_eq!(second, 2, "no gap for the refused file or the other brand");
     let page = f.c.ok("/uploads/2").await;
-    assert!(text_of(&page).contains("upload #2"), "{}", text_of(&page));
+    assert_says(&page, "upload #2");
     // The same number in two brands: each sees and accepts its own.
     let mine = f.c.ok("/uploads/1").await;
     let yours = g.ok("/uploads/1").await;
     assert!(main_of(&mine).contains("first.csv") && !mine.contains("globex.csv"));
     assert!(main_of(&yours).contains("globex.csv") && !yours.contains("first.csv"));
     let (_, page) = accept(&g, 1).await;
-    assert!(
-        text_of(&page).contains("1 code created."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "1 code created.");
     assert_eq!(get_upload(&f.app, &other, 1).status, "accepted");
     assert_eq!(get_upload(&f.app, &f.brand, 1).status, "reviewing");
     let theirs = code_by_value(&f.app, other.id, "THEIRS1");
@@ -1827,8 +1757,7 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
     );
 
     // Uploaded again as it is, with "update existing codes".
-    let id = review(&f.c, &exported, "export.csv", true).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &exported, "export.csv", true).await;
     assert!(
         !page.contains("<h2>Errors</h2>"),
         "{:?}",
@@ -1848,17 +1777,12 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
         ),
         vec![total, total, 0, 0, total, 0]
     );
-    assert!(
-        text_of(&page).contains("Nothing would change"),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "Nothing would change");
     let (status, page) = accept(&f.c, id).await;
     assert_eq!(status, 303);
-    assert!(
-        text_of(&page).contains(&format!("0 codes created, 0 updated, {total} unchanged.")),
-        "{}",
-        text_of(&page)
+    assert_says(
+        &page,
+        &format!("0 codes created, 0 updated, {total} unchanged."),
     );
     assert_eq!(get_upload(&f.app, &f.brand, id).status, "accepted");
     assert_eq!(
@@ -1874,8 +1798,7 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
 
     // Without "update existing codes" every row is a conflict: nothing is
     // created twice (regex codes and codes that never began included).
-    let id = review(&f.c, &exported, "export-again.csv", false).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (_, page) = reviewed(&f.c, &exported, "export-again.csv", false).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "To create", "With errors"]),
         vec![total, 0, 0, total]
@@ -1911,8 +1834,7 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
     }
     let changed = String::from_utf8(w.into_inner().expect("csv")).expect("utf8");
     let old = codes::get(&mut f.app.conn(), f.brand.id, CodeId(exact)).expect("code");
-    let id = review(&f.c, &changed, "export-changed.csv", true).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &changed, "export-changed.csv", true).await;
     assert_eq!(
         counts(
             &page,
@@ -1925,13 +1847,9 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
         "the changed row is marked"
     );
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains(&format!(
-            "0 codes created, 1 updated, {} unchanged.",
-            total - 1
-        )),
-        "{}",
-        text_of(&page)
+    assert_says(
+        &page,
+        &format!("0 codes created, 1 updated, {} unchanged.", total - 1),
     );
     let new = codes::get(&mut f.app.conn(), f.brand.id, CodeId(exact)).expect("code");
     assert_eq!(new.partner_id, Some(f.p2));
@@ -1968,8 +1886,7 @@ async fn a_new_code_must_end_after_it_starts() {
          PAST1,{p},10001,TRACKING,ALWAYS,LI,,,2020-01-01,\n\
          FINE1,{p},10001,TRACKING,ALWAYS,LI,,2026-07-02,2026-07-03,\n"
     );
-    let id = review(&f.c, &csv, "ends.csv", false).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "ends.csv", false).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![4, 1, 3]
@@ -2002,11 +1919,7 @@ async fn a_new_code_must_end_after_it_starts() {
         ]
     );
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("1 code created."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "1 code created.");
 }
 
 /// The review's preview did not say whom a code credits (no partner, no
@@ -2025,8 +1938,7 @@ async fn the_review_names_partners_and_deals_and_deal_id_takes_a_name() {
          BAD1,{p},10001,TRACKING,ALWAYS,LI,Winter Sale,,,\n\
          NONE1,{p},,RESTRICTED,,LI,,,,\n"
     );
-    let id = review(&f.c, &csv, "deals.csv", false).await;
-    let page = f.c.ok(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "deals.csv", false).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![4, 3, 1]
@@ -2077,9 +1989,5 @@ async fn the_review_names_partners_and_deals_and_deal_id_takes_a_name() {
     assert_eq!(code_by_value(&f.app, f.brand.id, "NUM1").deal_id, Some(d));
     // The column help says what the column takes.
     let form = f.c.ok("/uploads/new").await;
-    assert!(
-        text_of(&form).contains("a deal of the program: its id or its name"),
-        "{}",
-        text_of(&form)
-    );
+    assert_says(&form, "a deal of the program: its id or its name");
 }
