@@ -471,6 +471,77 @@ mod tests {
         );
     }
 
+    /// The reference shape an API may render its errors in.
+    fn reference(_: &HttpRequest, reply: &ErrorReply) -> HttpResponse {
+        HttpResponse::build(reply.status).json(serde_json::json!({
+            "Status": "ERROR",
+            "Errors": [{"Field": reply.field, "Message": reply.message}],
+        }))
+    }
+
+    async fn refused(req: HttpRequest) -> Result<HttpResponse, AppError> {
+        if req.path().starts_with("/Advertisers/") {
+            ErrorFormat::Custom(reference).choose(&req);
+        }
+        Err(AppError::Invalid {
+            field: "EventDate",
+            message: "Not a date.".into(),
+        })
+    }
+
+    async fn answer(path: &str, accept: &str) -> (StatusCode, String, String) {
+        use actix_web::{middleware::from_fn, test, web, App};
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(render_errors))
+                .default_service(web::to(refused)),
+        )
+        .await;
+        let req = test::TestRequest::get()
+            .uri(path)
+            .insert_header((header::ACCEPT, accept))
+            .to_request();
+        let res = test::call_service(&app, req).await;
+        let status = res.status();
+        let kind = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = test::read_body(res).await;
+        (status, kind, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[actix_web::test]
+    async fn an_api_renders_its_errors_in_the_format_it_chose() {
+        let (status, kind, body) = answer("/Advertisers/IR1/Conversions", "*/*").await;
+        assert_eq!(
+            (status, kind.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "application/json")
+        );
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&body).expect("json"),
+            serde_json::json!({"Status": "ERROR", "Errors": [{"Field": "EventDate", "Message": "Not a date."}]})
+        );
+        // Elsewhere the default: JSON for a JSON client, the page for a browser.
+        let (status, kind, body) = answer("/codes/1", "application/json").await;
+        assert_eq!(
+            (status, kind.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "application/json")
+        );
+        assert_eq!(body, r#"{"error":"Not a date.","field":"EventDate"}"#);
+        let (status, kind, _) = answer("/api/x", "text/html").await;
+        assert_eq!(
+            (status, kind.as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "application/json")
+        );
+        let (status, kind, body) = answer("/codes/1", "text/html").await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(kind.starts_with("text/html"), "{kind}");
+        assert!(body.contains("Not a date."), "{body}");
+    }
+
     #[test]
     fn a_login_required_is_401_to_an_api_client() {
         let reply = AppError::LoginRequired("/codes".into()).reply();

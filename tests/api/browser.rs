@@ -400,21 +400,7 @@ async fn expire_asks_in_a_dialog() {
     let app = TestApp::spawn().await;
     let brand = app.brand("Acme");
     app.user(&brand, "max@acme.test", Role::Manager);
-    let c = app.login("max@acme.test").await;
-    let program = brand.program.0.to_string();
-    let res = c
-        .post(
-            "/codes",
-            &[
-                ("program_id", program.as_str()),
-                ("code", "DIALOG10"),
-                ("code_type", "RESTRICTED"),
-                ("match_mode", "LI"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    let path = crate::helpers::location(&res);
+    let path = format!("/codes/{}", app.code(&brand, "DIALOG10").create());
     let b = Browser::start().await;
     b.login(&app.addr, "max@acme.test").await;
     b.goto(&format!("{}{path}", app.addr)).await;

@@ -1,15 +1,12 @@
 //! Errors: the page for a browser, JSON for an API client, and a server
 //! error logged with its cause and its request's id.
 
-use crate::helpers::{logs, TestApp};
+use crate::helpers::{acme, logs, TestApp};
 use diesel::RunQueryDsl;
 use promodesk::domain::Role;
 
 async fn broken_partners_table() -> (TestApp, crate::helpers::Client) {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Manager);
-    let c = app.login("ann@acme.test").await;
+    let (app, _brand, c) = acme(Role::Manager).await;
     diesel::sql_query("ALTER TABLE partners RENAME TO partners_lost")
         .execute(&mut app.conn())
         .expect("rename the table");
@@ -100,10 +97,7 @@ const NOT_FOUND: &str = "There is nothing here, or it belongs to another brand."
 
 #[actix_web::test]
 async fn api_paths_and_json_clients_get_json_errors_browsers_the_page() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Manager);
-    let c = app.login("ann@acme.test").await;
+    let (_app, _brand, c) = acme(Role::Manager).await;
     let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
     let cases = [
         // path, Accept, status, the JSON's message (None: the page)

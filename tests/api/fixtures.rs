@@ -59,7 +59,6 @@ impl TestApp {
         CodeBuilder {
             app: self,
             brand: brand.id,
-            by: None,
             exact_window: false,
             code: NewCode {
                 program_id: brand.program,
@@ -115,11 +114,6 @@ pub struct DealBuilder<'a> {
 }
 
 impl DealBuilder<'_> {
-    pub fn program(mut self, program: ProgramId) -> Self {
-        self.deal.program_id = program;
-        self
-    }
-
     pub fn percent_off(mut self, percent: i64) -> Self {
         self.deal.kind = DealKind::PercentOff;
         self.deal.value = Some(Decimal::new(percent, 0));
@@ -137,7 +131,6 @@ impl DealBuilder<'_> {
 pub struct CodeBuilder<'a> {
     app: &'a TestApp,
     brand: BrandId,
-    by: Option<UserId>,
     /// The start and end as given, an empty start included (rows the app
     /// may hold), instead of a new code's start of now.
     exact_window: bool,
@@ -168,11 +161,6 @@ impl CodeBuilder<'_> {
 
     pub fn regex(mut self) -> Self {
         self.code.match_mode = MatchMode::Regex;
-        self
-    }
-
-    pub fn program(mut self, program: ProgramId) -> Self {
-        self.code.program_id = program;
         self
     }
 
@@ -214,23 +202,16 @@ impl CodeBuilder<'_> {
         self
     }
 
-    pub fn by(mut self, user: UserId) -> Self {
-        self.by = Some(user);
-        self
-    }
-
     /// Its id.
     pub fn create(self) -> i64 {
         let mut conn = self.app.conn();
-        let user = self.by.unwrap_or_else(|| {
-            users::table
-                .filter(users::brand_id.eq(self.brand.0))
-                .order(users::id)
-                .select(users::id)
-                .first::<i64>(&mut conn)
-                .map(UserId)
-                .expect("a user of the brand to create the code (app.user first, or .by)")
-        });
+        let user = users::table
+            .filter(users::brand_id.eq(self.brand.0))
+            .order(users::id)
+            .select(users::id)
+            .first::<i64>(&mut conn)
+            .map(UserId)
+            .expect("a user of the brand to create the code (app.user first)");
         let code = if self.exact_window {
             self.code
         } else {
