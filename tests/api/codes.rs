@@ -1,7 +1,7 @@
 //! Promo code management through HTTP.
 
 use crate::helpers::{acme_as, body_of, location, Brand, Client, TestApp};
-use crate::html::{codes_in, field_errors, form_value};
+use crate::html::{codes_in, field_errors, form_value, input_value};
 use chrono::{TimeZone, Utc};
 use diesel::RunQueryDsl;
 use promodesk::domain::{CodeId, Role};
@@ -1358,12 +1358,11 @@ async fn an_edit_does_not_move_the_dates_it_shows_to_the_minute() {
     let id = f.code(&[("code", "SECONDS")]).await;
     let start = f.row(id).active_start;
     let edit = f.c.ok(&format!("/codes/{id}/edit")).await;
-    let shown = edit
-        .split("name=\"active_start\" type=\"datetime-local\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("start shown")
-        .to_string();
+    assert!(
+        edit.contains("name=\"active_start\" type=\"datetime-local\""),
+        "{edit}"
+    );
+    let shown = input_value(&edit, "active_start").expect("start shown");
     let res = f
         .edit(
             id,

@@ -151,6 +151,31 @@ pub fn form_value(html: &str, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// The value of the `<input>` named `name`.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let start = html[..at].rfind('<')?;
+    let tag = &html[start..at + html[at..].find('>')?];
+    let value = tag.split(" value=\"").nth(1)?;
+    value.split('"').next().map(str::to_string)
+}
+
+/// What follows `heading` on the page (a section's tables), if it is there.
+pub fn section<'a>(html: &'a str, heading: &str) -> Option<&'a str> {
+    html.split_once(heading).map(|(_, rest)| rest)
+}
+
+/// The head of the first table of `html` (up to `</thead>`).
+pub fn table_head(html: &str) -> &str {
+    html.split("</thead>").next().unwrap_or("")
+}
+
+/// The first table row (`<tr>...`) of `html` with a cell of exactly `text`.
+pub fn row_with<'a>(html: &'a str, text: &str) -> Option<&'a str> {
+    html.split("<tr>")
+        .find(|tr| tr.contains(&format!(">{text}</td>")))
+}
+
 /// The `<option>`s of the `<select id="{id}">`: (value, selected).
 fn select_options(html: &str, id: &str) -> Vec<(String, bool)> {
     let start = html
@@ -222,10 +247,10 @@ pub struct ErrorRow {
 
 /// The review's error table ("Row", "Column", "Value", "Problem").
 pub fn error_table(html: &str) -> Vec<ErrorRow> {
-    let Some(section) = html.split("<h2>Errors</h2>").nth(1) else {
+    let Some(section) = section(html, "<h2>Errors</h2>") else {
         return Vec::new();
     };
-    let head = section.split("</thead>").next().unwrap_or("");
+    let head = table_head(section);
     assert!(
         head.contains(">Row</th>") && head.contains(">Column</th>"),
         "error table head: {head}"
@@ -278,6 +303,16 @@ fn main_of_leaves_out_the_header_and_footer() {
     let page = "<header>Acme · Dashboard</header><main id=\"main\"><h1>Codes</h1></main><footer>x</footer>";
     assert_eq!(main_of(page), "<main id=\"main\"><h1>Codes</h1>");
     assert!(!main_of(page).contains("Dashboard"));
+}
+
+#[test]
+fn input_value_reads_the_named_input() {
+    let html = r#"<input id="a" name="active_start" type="datetime-local" value="2026-07-01T09:00"><input name="b">"#;
+    assert_eq!(
+        input_value(html, "active_start").as_deref(),
+        Some("2026-07-01T09:00")
+    );
+    assert_eq!(input_value(html, "b"), None);
 }
 
 #[test]

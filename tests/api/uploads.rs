@@ -5,7 +5,10 @@
 
 use crate::browser::Browser;
 use crate::helpers::{acme_as, body_of, count, location, Brand, Client, TestApp};
-use crate::html::{assert_says, counts, error_table, flash_errors, main_of, text_of, ErrorRow};
+use crate::html::{
+    assert_says, counts, error_table, flash_errors, main_of, row_with, section, table_head,
+    text_of, ErrorRow,
+};
 use chrono::{TimeZone, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
@@ -1953,19 +1956,14 @@ async fn the_review_names_partners_and_deals_and_deal_id_takes_a_name() {
         }]
     );
     // The preview: a Partner and a Deal column, by name.
-    let preview = page
-        .split("<h2>First valid rows</h2>")
-        .nth(1)
-        .expect("the preview");
-    let head = preview.split("</thead>").next().unwrap_or("");
+    let preview = section(&page, "<h2>First valid rows</h2>").expect("the preview");
+    let head = table_head(preview);
     assert!(
         head.contains(">Partner</th>") && head.contains(">Deal</th>"),
         "{head}"
     );
     let row_of = |code: &str| -> String {
-        preview
-            .split("<tr>")
-            .find(|tr| tr.contains(&format!(">{code}</td>")))
+        row_with(preview, code)
             .map(text_of)
             .unwrap_or_else(|| panic!("no preview row for {code}"))
     };
