@@ -3,7 +3,7 @@ use diesel::Connection;
 use promodesk::config::Config;
 use promodesk::db;
 use promodesk::domain::Role;
-use promodesk::web::{self, throttle::LoginThrottle, AppState};
+use promodesk::web::{self, AppState};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
@@ -198,15 +198,7 @@ fn serve(demo: bool) -> Result<(), String> {
             }
         }));
         let addr = listener.local_addr().map_err(|e| e.to_string())?;
-        let state = AppState {
-            pool,
-            config,
-            throttle: LoginThrottle::default(),
-            demo_login,
-            estimates: Default::default(),
-            dashboard: Default::default(),
-            choices: Default::default(),
-        };
+        let state = AppState::new(pool, config, demo_login);
         actix_web::rt::System::new()
             .block_on(async move {
                 let server = web::serve(listener, state)?;

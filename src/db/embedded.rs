@@ -376,7 +376,9 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-fn percent_encode(s: &str) -> String {
+/// Percent-encodes all but unreserved characters and `/` (also the web's
+/// `next` parameter).
+pub(crate) fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {

@@ -28,6 +28,14 @@ pub enum StoreError {
     },
     #[error("database error: {0}")]
     Db(#[from] DieselError),
+    /// The server's own files failed (an upload's temporary buffers): not
+    /// the user's doing, a server error.
+    #[error("{what}")]
+    Io {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);

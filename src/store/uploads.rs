@@ -238,9 +238,10 @@ impl From<CopyError> for StoreError {
     fn from(e: CopyError) -> Self {
         match e {
             CopyError::Db(e) => StoreError::Db(e),
-            CopyError::Io(e) => {
-                StoreError::Conflict(format!("The upload could not be buffered: {e}"))
-            }
+            CopyError::Io(source) => StoreError::Io {
+                what: "the upload could not be buffered",
+                source,
+            },
             CopyError::Fatal(m) => StoreError::Conflict(m),
         }
     }
@@ -275,8 +276,9 @@ pub fn stage(
     upload: UploadId,
     items: &mut dyn Iterator<Item = Staged>,
 ) -> StoreResult<StageCounts> {
-    let io = |e: std::io::Error| {
-        StoreError::Conflict(format!("could not buffer the upload's errors: {e}"))
+    let io = |source| StoreError::Io {
+        what: "could not buffer the upload's errors",
+        source,
     };
     let errors_file = tempfile::tempfile().map_err(io)?;
     let rows_file = tempfile::tempfile().map_err(io)?;
@@ -419,8 +421,9 @@ fn copy_file(
     writer: csv::Writer<BufWriter<std::fs::File>>,
     run: impl FnOnce(&mut PgConnection, CopyFn<'_>) -> Result<usize, CopyError>,
 ) -> StoreResult<()> {
-    let io = |e: std::io::Error| {
-        StoreError::Conflict(format!("could not read back the upload's errors: {e}"))
+    let io = |source| StoreError::Io {
+        what: "could not read back the upload's errors",
+        source,
     };
     let mut file = writer
         .into_inner()

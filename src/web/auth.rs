@@ -124,9 +124,8 @@ async fn login(
         Some(r) => (r.password_hash.clone(), Some(r)),
         None => (dummy_hash().to_string(), None),
     };
-    let ok = web::block(move || password_auth::verify_password(password, &hash).is_ok())
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let ok = super::blocking(move || Ok(password_auth::verify_password(password, &hash).is_ok()))
+        .await?;
     match row {
         Some(r) if ok => {
             state.throttle.record_success(&email);

@@ -109,11 +109,12 @@ async fn regex_test(
         ));
     }
     let outcome = run(&form);
+    // The same rule as an error's format: the tester's script asks for JSON.
     let wants_json = req
         .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
+        .is_some_and(super::error::prefers_json);
     if wants_json {
         return Ok(HttpResponse::Ok().json(outcome));
     }

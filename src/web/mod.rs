@@ -36,6 +36,7 @@ use error::AppError;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+use tracing::Instrument;
 
 pub struct AppState {
     pub pool: PgPool,
@@ -51,6 +52,22 @@ pub struct AppState {
     pub choices: codes::ChoicesCache,
 }
 
+impl AppState {
+    /// The state of a server (`main`) or of a test's server: empty caches,
+    /// a fresh login throttle.
+    pub fn new(pool: PgPool, config: Config, demo_login: bool) -> AppState {
+        AppState {
+            pool,
+            config,
+            throttle: throttle::LoginThrottle::default(),
+            demo_login,
+            estimates: Default::default(),
+            dashboard: Default::default(),
+            choices: Default::default(),
+        }
+    }
+}
+
 /// Runs store code on a pooled connection, off the async workers.
 pub async fn db<T, F>(state: &AppState, f: F) -> Result<T, AppError>
 where
@@ -58,14 +75,26 @@ where
     F: FnOnce(&mut PgConnection) -> Result<T, StoreError> + Send + 'static,
 {
     let pool = state.pool.clone();
-    web::block(move || {
+    blocking(move || {
         let mut conn = pool
             .get()
             .map_err(|e| AppError::Unavailable(e.to_string()))?;
         f(&mut conn).map_err(AppError::from)
     })
     .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
+}
+
+/// Runs `f` on the blocking thread pool, inside the caller's tracing span:
+/// what it logs carries the request's id.
+pub async fn blocking<T, F>(f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, AppError> + Send + 'static,
+{
+    let span = tracing::Span::current();
+    web::block(move || span.in_scope(f))
+        .await
+        .map_err(AppError::internal)?
 }
 
 /// Renders a template with a status; a template error is a 500 page.
@@ -95,7 +124,9 @@ where
     F: FnOnce(&mut PgConnection, &dyn Fn(Vec<u8>) -> bool) -> Result<(), AppError> + Send + 'static,
 {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, AppError>>(4);
+    let span = tracing::Span::current();
     std::thread::spawn(move || {
+        let _request = span.enter();
         let result = match pool.get() {
             Ok(mut conn) => produce(&mut conn, &|chunk| {
                 tx.blocking_send(Ok(web::Bytes::from(chunk))).is_ok()
@@ -103,6 +134,8 @@ where
             Err(e) => Err(AppError::Unavailable(e.to_string())),
         };
         if let Err(e) = result {
+            // The response has begun: the error ends its body, and is logged here.
+            e.log();
             let _ = tx.blocking_send(Err(e));
         }
     });
@@ -117,17 +150,10 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
+/// Percent-encodes all but unreserved characters and `/` (a path in a
+/// query parameter, such as `next`).
 pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    crate::db::embedded::percent_encode(s)
 }
 
 /// All routes.
@@ -151,19 +177,27 @@ async fn not_found() -> Result<HttpResponse, AppError> {
 
 static REQUEST_IDS: AtomicU64 = AtomicU64::new(1);
 
-/// Logs each request with an id, its status and duration.
+/// Gives each request an id (its `X-Request-Id` header) and runs it inside
+/// a `request` span with that id, its method and path, so that every line
+/// logged while it is handled names it; then logs its status and duration.
 async fn log_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = REQUEST_IDS.fetch_add(1, Ordering::Relaxed);
-    let (method, path) = (req.method().clone(), req.path().to_string());
+    let quiet = req.path() == "/healthz";
+    let span = tracing::info_span!(
+        "request",
+        request_id = id,
+        method = %req.method(),
+        path = %req.path()
+    );
     let start = Instant::now();
-    let mut res = next.call(req).await?;
+    let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
     let ms = start.elapsed().as_secs_f64() * 1000.0;
-    if path != "/healthz" {
-        tracing::info!(request_id = id, %method, %path, status, ms = format!("{ms:.1}"), "request");
+    if !quiet {
+        tracing::info!(parent: &span, status, ms = format!("{ms:.1}"), "request");
     }
     if let Ok(v) = header::HeaderValue::from_str(&id.to_string()) {
         res.headers_mut()
@@ -226,7 +260,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .configure(configure)
             .default_service(web::to(not_found))
             .wrap(from_fn(csrf::guard))
-            .wrap(from_fn(error::with_user_layout))
+            .wrap(from_fn(error::render_errors))
             .wrap(session)
             .wrap(security_headers())
             .wrap(from_fn(log_requests))
@@ -236,4 +270,59 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Log lines, captured.
+    #[derive(Clone, Default)]
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+        type Writer = Capture;
+        fn make_writer(&'a self) -> Capture {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn blocking_work_logs_inside_the_request_span() {
+        // The subscriber must be global: the work runs on another thread.
+        let logs = Capture::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+        let thread = actix_web::rt::System::new().block_on(
+            async {
+                blocking(|| {
+                    tracing::warn!("inside the blocking work");
+                    Ok(std::thread::current().id())
+                })
+                .await
+            }
+            .instrument(tracing::info_span!("request", request_id = 424242_u64)),
+        );
+        assert_ne!(thread.expect("ran"), std::thread::current().id());
+        let text = String::from_utf8(logs.0.lock().expect("logs").clone()).expect("utf-8");
+        let line = text
+            .lines()
+            .find(|l| l.contains("inside the blocking work"))
+            .unwrap_or_else(|| panic!("not logged: {text}"));
+        assert!(line.contains("request{request_id=424242}"), "{line}");
+    }
 }

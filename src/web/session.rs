@@ -83,11 +83,7 @@ pub fn log_in(
 ) -> Result<(), AppError> {
     session.renew();
     session.remove(CSRF);
-    let insert = |k: &str, v: i64| {
-        session
-            .insert(k, v)
-            .map_err(|e| AppError::Internal(e.to_string()))
-    };
+    let insert = |k: &str, v: i64| session.insert(k, v).map_err(AppError::internal);
     insert(BRAND_ID, brand.0)?;
     insert(USER_ID, user.0)?;
     insert(AUTH_VERSION, i64::from(auth_version))?;

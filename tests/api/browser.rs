@@ -102,6 +102,14 @@ impl Browser {
     }
 
     pub async fn find(&self, css: &str) -> String {
+        self.try_find(css)
+            .await
+            .unwrap_or_else(|v| panic!("no element {css}: {v}"))
+    }
+
+    /// The element, or the driver's answer when there is none (yet: a page
+    /// that is still loading).
+    async fn try_find(&self, css: &str) -> Result<String, Value> {
         let v = self
             .cmd(
                 reqwest::Method::POST,
@@ -109,10 +117,7 @@ impl Browser {
                 Some(json!({"using": "css selector", "value": css})),
             )
             .await;
-        v[ELEMENT]
-            .as_str()
-            .unwrap_or_else(|| panic!("no element {css}: {v}"))
-            .to_string()
+        v[ELEMENT].as_str().map(str::to_string).ok_or(v)
     }
 
     pub async fn clear(&self, css: &str) {
@@ -147,11 +152,19 @@ impl Browser {
 
     pub async fn text(&self, css: &str) -> String {
         let e = self.find(css).await;
-        self.cmd(reqwest::Method::GET, &format!("/element/{e}/text"), None)
-            .await
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.text_of(&e).await
+    }
+
+    async fn text_of(&self, element: &str) -> String {
+        self.cmd(
+            reqwest::Method::GET,
+            &format!("/element/{element}/text"),
+            None,
+        )
+        .await
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
     }
 
     /// Runs a script in the page and returns its result.
@@ -247,13 +260,15 @@ impl Browser {
     pub async fn wait_text(&self, css: &str, pred: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            // Layout may break lines between inline parts: compare words.
-            let t = self
-                .text(css)
-                .await
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
+            // Layout may break lines between inline parts: compare words. A
+            // page that is still loading (after a click) may not have it yet.
+            let t = match self.try_find(css).await {
+                Ok(e) => self.text_of(&e).await,
+                Err(v) => format!("(no element {css} yet: {v})"),
+            }
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
             if pred(&t) {
                 return t;
             }
@@ -400,21 +415,7 @@ async fn expire_asks_in_a_dialog() {
     let app = TestApp::spawn().await;
     let brand = app.brand("Acme");
     app.user(&brand, "max@acme.test", Role::Manager);
-    let c = app.login("max@acme.test").await;
-    let program = brand.program.0.to_string();
-    let res = c
-        .post(
-            "/codes",
-            &[
-                ("program_id", program.as_str()),
-                ("code", "DIALOG10"),
-                ("code_type", "RESTRICTED"),
-                ("match_mode", "LI"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    let path = crate::helpers::location(&res);
+    let path = format!("/codes/{}", app.code(&brand, "DIALOG10").create());
     let b = Browser::start().await;
     b.login(&app.addr, "max@acme.test").await;
     b.goto(&format!("{}{path}", app.addr)).await;

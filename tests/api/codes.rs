@@ -1,6 +1,7 @@
 //! Promo code management through HTTP.
 
-use crate::helpers::{location, Brand, Client, TestApp};
+use crate::helpers::{acme_as, body_of, location, Brand, Client, TestApp};
+use crate::html::{codes_in, field_errors, form_value, input_value};
 use chrono::{TimeZone, Utc};
 use diesel::RunQueryDsl;
 use promodesk::domain::{CodeId, Role};
@@ -15,12 +16,9 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "max@acme.test", Role::Manager);
+    let (app, brand, _, c) = acme_as("max@acme.test", Role::Manager).await;
     let partner = app.partner(&brand, 100, "Coupon Planet");
     let other_partner = app.partner(&brand, 200, "Deal Hunter");
-    let c = app.login("max@acme.test").await;
     Fixture {
         app,
         brand,
@@ -31,22 +29,32 @@ async fn fixture() -> Fixture {
 }
 
 impl Fixture {
+    /// The code form's fields for a TRACKING, exact, ALWAYS code of the
+    /// fixture's partner, with `fields` changed.
+    fn form<'a>(
+        &'a self,
+        partner: &'a str,
+        fields: &[(&'a str, &'a str)],
+    ) -> Vec<(&'a str, &'a str)> {
+        let mut all = vec![("partner_id", partner)];
+        all.extend_from_slice(fields);
+        all
+    }
+
     /// Creates a code through the form; returns the response.
     async fn create(&self, fields: &[(&str, &str)]) -> reqwest::Response {
-        let program = self.brand.program.0.to_string();
         let partner = self.partner.to_string();
-        let mut all: Vec<(&str, &str)> = vec![
-            ("program_id", &program),
-            ("code_type", "TRACKING"),
-            ("partner_id", &partner),
-            ("credit_rule", "ALWAYS"),
-            ("match_mode", "LI"),
-        ];
-        for (k, v) in fields {
-            all.retain(|(key, _)| key != k);
-            all.push((k, v));
-        }
-        self.c.post("/codes", &all).await
+        let form = self.form(&partner, fields);
+        self.c.code_form("/codes", self.brand.program, &form).await
+    }
+
+    /// Saves code `id` through its edit form; returns the response.
+    async fn edit(&self, id: i64, fields: &[(&str, &str)]) -> reqwest::Response {
+        let partner = self.partner.to_string();
+        let form = self.form(&partner, fields);
+        self.c
+            .code_form(&format!("/codes/{id}"), self.brand.program, &form)
+            .await
     }
 
     /// Creates a code and returns its id.
@@ -55,12 +63,7 @@ impl Fixture {
         let status = res.status();
         if status != 303 {
             let body = res.text().await.unwrap_or_default();
-            let errors: Vec<&str> = body
-                .split("class=\"error\"")
-                .skip(1)
-                .map(|s| s.split("</p>").next().unwrap_or(""))
-                .collect();
-            panic!("create failed with {status}: {errors:?}");
+            panic!("create failed with {status}: {:?}", field_errors(&body));
         }
         location(&res)
             .trim_start_matches("/codes/")
@@ -89,9 +92,9 @@ async fn create_exact_and_regex_codes_and_see_them() {
             ("credit_rule", "WINNER"),
         ])
         .await;
-    let (_, page) = f.c.page(&format!("/codes/{re}")).await;
+    let page = f.c.ok(&format!("/codes/{re}")).await;
     assert!(page.contains("Regex (RE): the pattern matches the whole code"));
-    let (_, list) = f.c.page("/codes").await;
+    let list = f.c.ok("/codes").await;
     assert!(
         list.contains("Summer10")
             && list.contains("^(?i)(FALL)[0-9]{2}$")
@@ -181,12 +184,12 @@ async fn dates_round_trip_in_the_chosen_time_zone() {
         row.active_end,
         Utc.with_ymd_and_hms(2026, 12, 24, 17, 30, 0).single()
     );
-    let (_, edit) = f.c.page(&format!("/codes/{id}/edit")).await;
+    let edit = f.c.ok(&format!("/codes/{id}/edit")).await;
     assert!(
         edit.contains("value=\"2026-07-01T09:00\"") && edit.contains("value=\"2026-12-24T18:30\""),
         "{edit}"
     );
-    let (_, show) = f.c.page(&format!("/codes/{id}")).await;
+    let show = f.c.ok(&format!("/codes/{id}")).await;
     assert!(show.contains("2026-07-01 09:00 CEST") && show.contains("2026-12-24 18:30 CET"));
     // Without a zone, the program's (America/New_York) applies.
     let ny = f
@@ -220,31 +223,31 @@ async fn filters_sorting_and_csv_export_agree() {
     ])
     .await;
 
-    let (_, page) = f.c.page("/codes?status=expired").await;
+    let page = f.c.ok("/codes?status=expired").await;
     assert_eq!(codes_in(&page), vec!["OLD1"]);
-    let (_, page) = f.c.page("/codes?status=scheduled").await;
+    let page = f.c.ok("/codes?status=scheduled").await;
     assert_eq!(codes_in(&page), vec!["SOON"]);
-    let (_, page) = f.c.page("/codes?type=RESTRICTED").await;
+    let page = f.c.ok("/codes?type=RESTRICTED").await;
     assert_eq!(codes_in(&page), vec!["STAFF"]);
-    let (_, page) = f.c.page("/codes?q=deal+hun").await;
+    let page = f.c.ok("/codes?q=deal+hun").await;
     assert_eq!(codes_in(&page), vec!["ALPHA"], "search by partner name");
-    let (_, page) = f.c.page("/codes?q=bra").await;
+    let page = f.c.ok("/codes?q=bra").await;
     assert_eq!(
         codes_in(&page),
         vec!["BRAVO"],
         "search by the start of the code, any case"
     );
-    let (_, page) = f.c.page("/codes?q=rav").await;
+    let page = f.c.ok("/codes?q=rav").await;
     assert!(codes_in(&page).is_empty(), "not inside the code without *");
-    let (_, page) = f.c.page("/codes?q=*rav").await;
+    let page = f.c.ok("/codes?q=*rav").await;
     assert_eq!(codes_in(&page), vec!["BRAVO"], "* stands for any text");
-    let (_, page) = f.c.page("/codes?q=o*1").await;
+    let page = f.c.ok("/codes?q=o*1").await;
     assert_eq!(codes_in(&page), vec!["OLD1"], "* inside the text");
-    let (_, page) = f.c.page("/codes?q=_").await;
+    let page = f.c.ok("/codes?q=_").await;
     assert!(codes_in(&page).is_empty(), "LIKE wildcards are literal");
-    let (_, page) = f.c.page("/codes?status=active&sort=code").await;
+    let page = f.c.ok("/codes?status=active&sort=code").await;
     assert_eq!(codes_in(&page), vec!["ALPHA", "BRAVO", "STAFF"]);
-    let (_, page) = f.c.page("/codes?status=active&sort=-code").await;
+    let page = f.c.ok("/codes?status=active&sort=-code").await;
     let active_desc = codes_in(&page);
     assert_eq!(active_desc, vec!["STAFF", "BRAVO", "ALPHA"]);
     assert!(page.contains("3 codes"));
@@ -270,18 +273,6 @@ async fn filters_sorting_and_csv_export_agree() {
         exported, listed,
         "the export holds exactly the filtered rows"
     );
-}
-
-/// The codes of a list page, in the order shown.
-fn codes_in(html: &str) -> Vec<String> {
-    html.split("<td class=\"code\"><a href=\"/codes/")
-        .skip(1)
-        .filter_map(|s| {
-            s.split_once("\">")
-                .and_then(|(_, rest)| rest.split_once("</a>"))
-                .map(|(c, _)| c.to_string())
-        })
-        .collect()
 }
 
 #[actix_web::test]
@@ -310,7 +301,6 @@ async fn sorts_by_partner_start_and_end_page_through_every_code_in_order() {
         end: Option<DateTime<Utc>>,
     }
     let mut made = Vec::new();
-    let mut conn = f.app.conn();
     for i in 0..130i64 {
         // 78 codes with a partner, then 52 without: page 3 starts past the
         // partners and must find where the codes without one continue.
@@ -318,22 +308,13 @@ async fn sorts_by_partner_start_and_end_page_through_every_code_in_order() {
         let start = (i % 11 != 0).then(|| base + Duration::days(i % 5));
         let end = (i % 3 != 0).then(|| base + Duration::days(40 + i % 4));
         let code = format!("S{i:03}");
-        let id: i64 = diesel::sql_query(
-            "INSERT INTO promo_codes (brand_id, program_id, code, code_type, partner_id, credit_rule, \
-             match_mode, active_start, active_end, time_zone) VALUES ($1, $2, $3, $4, $5, $6, 'LI', $7, $8, 'UTC') \
-             RETURNING id",
-        )
-        .bind::<diesel::sql_types::BigInt, _>(f.brand.id.0)
-        .bind::<diesel::sql_types::BigInt, _>(f.brand.program.0)
-        .bind::<diesel::sql_types::Text, _>(&code)
-        .bind::<diesel::sql_types::Text, _>(if partner.is_some() { "TRACKING" } else { "RESTRICTED" })
-        .bind::<diesel::sql_types::Nullable<diesel::sql_types::BigInt>, _>(partner)
-        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(partner.map(|_| "ALWAYS"))
-        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(start)
-        .bind::<diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>, _>(end)
-        .get_result::<Id>(&mut conn)
-        .expect("insert")
-        .id;
+        let id = f
+            .app
+            .code(&f.brand, &code)
+            .partner_or_none(partner)
+            .window(start, end)
+            .tz(chrono_tz::UTC)
+            .create();
         made.push(Made {
             id,
             code,
@@ -431,12 +412,6 @@ async fn sorts_by_partner_start_and_end_page_through_every_code_in_order() {
     assert_eq!(walk_q("deal", "created").await, by_code(&v, &dealers));
 }
 
-#[derive(diesel::QueryableByName)]
-struct Id {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-}
-
 #[actix_web::test]
 async fn csv_cells_cannot_carry_formulas() {
     let f = fixture().await;
@@ -445,7 +420,7 @@ async fn csv_cells_cannot_carry_formulas() {
         ("comments", "+cmd|' /C calc'!A0"),
     ])
     .await;
-    let body = f.c.get("/codes.csv").await.text().await.expect("csv");
+    let body = export_of(f.c.get("/codes.csv").await).await;
     let mut reader = csv::Reader::from_reader(body.as_bytes());
     let row = reader.records().next().expect("a row").expect("row");
     assert_eq!(&row[1], "'=HYPERLINK(\"http://x\")");
@@ -460,7 +435,7 @@ async fn expire_now_or_at_a_date_and_the_history_keeps_it() {
         f.c.post(&format!("/codes/{now_id}/expire"), &[("at", "")])
             .await;
     assert_eq!(res.status(), 303);
-    let (_, page) = f.c.page(&format!("/codes/{now_id}")).await;
+    let page = f.c.ok(&format!("/codes/{now_id}")).await;
     assert!(
         page.contains("NOWCODE expired.") && page.contains("badge-expired"),
         "{page}"
@@ -506,7 +481,7 @@ async fn reactivation_is_refused_when_it_would_overlap() {
         f.c.post(&format!("/codes/{old}/reactivate"), &[("active_end", "")])
             .await;
     assert_eq!(res.status(), 303);
-    let (_, page) = f.c.page(&format!("/codes/{old}")).await;
+    let page = f.c.ok(&format!("/codes/{old}")).await;
     assert!(
         page.contains("Not reactivated: The exact code winter"),
         "{page}"
@@ -537,18 +512,14 @@ async fn reactivation_is_refused_when_it_would_overlap() {
 async fn edits_are_recorded_field_by_field() {
     let f = fixture().await;
     let id = f.code(&[("code", "EDITME"), ("comments", "first")]).await;
-    let program = f.brand.program.0.to_string();
     let other = f.other_partner.to_string();
-    let res =
-        f.c.post(
-            &format!("/codes/{id}"),
+    let res = f
+        .edit(
+            id,
             &[
-                ("program_id", &program),
                 ("code", "EDITME"),
-                ("code_type", "TRACKING"),
                 ("partner_id", &other),
                 ("credit_rule", "INVOLVED"),
-                ("match_mode", "LI"),
                 ("comments", "second"),
             ],
         )
@@ -563,7 +534,7 @@ async fn edits_are_recorded_field_by_field() {
         serde_json::json!(["ALWAYS", "INVOLVED"])
     );
     assert!(!changes.contains_key("code"), "only what changed");
-    let (_, page) = f.c.page(&format!("/codes/{id}")).await;
+    let page = f.c.ok(&format!("/codes/{id}")).await;
     assert!(
         page.contains("<del>first</del> <ins>second</ins>"),
         "{page}"
@@ -619,7 +590,7 @@ async fn bulk_expire_reports_each_code() {
     let res =
         f.c.post("/codes/bulk", &[("action", "export"), ("ids", &b)])
             .await;
-    let csv = res.text().await.expect("csv");
+    let csv = export_of(res).await;
     assert!(csv.contains("BULK2") && !csv.contains("BULK1"));
 }
 
@@ -685,28 +656,46 @@ async fn a_code_that_credited_an_order_keeps_its_value() {
     .bind::<diesel::sql_types::BigInt, _>(id)
     .execute(&mut conn)
     .expect("action");
-    let program = f.brand.program.0.to_string();
-    let partner = f.partner.to_string();
-    let res =
-        f.c.post(
-            &format!("/codes/{id}"),
-            &[
-                ("program_id", &program),
-                ("code", "UNLOCKED"),
-                ("code_type", "TRACKING"),
-                ("partner_id", &partner),
-                ("credit_rule", "ALWAYS"),
-                ("match_mode", "LI"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 422);
-    assert!(res
-        .text()
+    let res = f.edit(id, &[("code", "UNLOCKED")]).await;
+    assert!(body_of(res, 422)
         .await
-        .expect("body")
         .contains("Expire it and create a new code instead."));
     assert_eq!(f.row(id).code, "LOCKED");
+}
+
+/// The fields of a RESTRICTED exact code's form.
+fn restricted<'a>(program: &'a str, code: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("program_id", program),
+        ("code", code),
+        ("code_type", "RESTRICTED"),
+        ("match_mode", "LI"),
+    ]
+}
+
+/// The posts that change code `id`: its edit (with `edit` as the form),
+/// expire and reactivate.
+fn changes_of<'a>(
+    id: i64,
+    edit: &'a [(&'a str, &'a str)],
+) -> Vec<(String, &'a [(&'a str, &'a str)])> {
+    vec![
+        (format!("/codes/{id}"), edit),
+        (format!("/codes/{id}/expire"), &[("at", "")]),
+        (format!("/codes/{id}/reactivate"), &[("active_end", "")]),
+    ]
+}
+
+/// The export of the codes `res` answered (a 200 CSV).
+async fn export_of(res: reqwest::Response) -> String {
+    let kind = res.headers()["content-type"]
+        .to_str()
+        .expect("type")
+        .to_string();
+    let csv = body_of(res, 200).await;
+    assert!(kind.starts_with("text/csv"), "{kind}");
+    assert!(csv.starts_with("Code Id,Promo Code,"), "{csv}");
+    csv
 }
 
 #[actix_web::test]
@@ -719,51 +708,15 @@ async fn viewers_cannot_change_codes() {
     assert_eq!(v.get("/codes/new").await.status(), 403);
     assert_eq!(v.get(&format!("/codes/{id}/edit")).await.status(), 403);
     let program = f.brand.program.0.to_string();
-    let res = v
-        .post(
-            "/codes",
-            &[
-                ("program_id", &program),
-                ("code", "NEW"),
-                ("code_type", "RESTRICTED"),
-                ("match_mode", "LI"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 403);
     let ids = id.to_string();
-    assert_eq!(
-        v.post(&format!("/codes/{id}/expire"), &[("at", "")])
-            .await
-            .status(),
-        403
-    );
-    assert_eq!(
-        v.post(&format!("/codes/{id}/reactivate"), &[("active_end", "")])
-            .await
-            .status(),
-        403
-    );
-    assert_eq!(
-        v.post("/codes/bulk", &[("action", "expire"), ("ids", &ids)])
-            .await
-            .status(),
-        403
-    );
-    assert_eq!(
-        v.post(
-            &format!("/codes/{id}"),
-            &[
-                ("program_id", &program),
-                ("code", "CHANGED"),
-                ("code_type", "RESTRICTED"),
-                ("match_mode", "LI")
-            ]
-        )
-        .await
-        .status(),
-        403
-    );
+    let (new, changed) = (restricted(&program, "NEW"), restricted(&program, "CHANGED"));
+    let bulk = [("action", "expire"), ("ids", ids.as_str())];
+    let mut posts = changes_of(id, &changed);
+    posts.push(("/codes".into(), &new));
+    posts.push(("/codes/bulk".into(), &bulk));
+    for (path, fields) in posts {
+        assert_eq!(v.post(&path, fields).await.status(), 403, "{path}");
+    }
     let row = f.row(id);
     assert_eq!((row.code.as_str(), row.active_end), ("KEEP", None));
     assert_eq!(
@@ -771,12 +724,12 @@ async fn viewers_cannot_change_codes() {
         1
     );
     // Viewers may export.
-    assert_eq!(
+    let csv = export_of(
         v.post("/codes/bulk", &[("action", "export"), ("ids", &ids)])
-            .await
-            .status(),
-        200
-    );
+            .await,
+    )
+    .await;
+    assert!(csv.contains("KEEP"), "{csv}");
 }
 
 #[actix_web::test]
@@ -792,75 +745,34 @@ async fn another_brands_code_is_404_on_every_route() {
         assert!(!body.contains("SECRET"));
     }
     let program = other.program.0.to_string();
-    let fields = [
-        ("program_id", program.as_str()),
-        ("code", "STOLEN"),
-        ("code_type", "RESTRICTED"),
-        ("match_mode", "LI"),
-    ];
-    assert_eq!(
-        eve.post(&format!("/codes/{id}"), &fields).await.status(),
-        404
-    );
-    assert_eq!(
-        eve.post(&format!("/codes/{id}/expire"), &[("at", "")])
-            .await
-            .status(),
-        404
-    );
-    assert_eq!(
-        eve.post(&format!("/codes/{id}/reactivate"), &[("active_end", "")])
-            .await
-            .status(),
-        404
-    );
+    let stolen = restricted(&program, "STOLEN");
+    for (path, fields) in changes_of(id, &stolen) {
+        assert_eq!(eve.post(&path, fields).await.status(), 404, "{path}");
+    }
     let ids = id.to_string();
     let res = eve
         .post("/codes/bulk", &[("action", "expire"), ("ids", &ids)])
         .await;
-    assert!(res.text().await.expect("body").contains("No such code."));
-    let csv = eve
-        .post("/codes/bulk", &[("action", "export"), ("ids", &ids)])
-        .await
-        .text()
-        .await
-        .expect("csv");
+    assert!(body_of(res, 200).await.contains("No such code."));
+    let csv = export_of(
+        eve.post("/codes/bulk", &[("action", "export"), ("ids", &ids)])
+            .await,
+    )
+    .await;
     assert!(!csv.contains("SECRET"));
-    let (_, list) = eve.page("/codes").await;
+    let list = eve.ok("/codes").await;
     assert!(!list.contains("SECRET"));
-    assert!(!eve
-        .get("/codes.csv")
-        .await
-        .text()
-        .await
-        .expect("csv")
-        .contains("SECRET"));
+    let csv = export_of(eve.get("/codes.csv").await).await;
+    assert!(!csv.contains("SECRET"));
     // Eve cannot attach her code to Acme's program or partner either.
     let acme_program = f.brand.program.0.to_string();
-    let res = eve
-        .post(
-            "/codes",
-            &[
-                ("program_id", &acme_program),
-                ("code", "X"),
-                ("code_type", "RESTRICTED"),
-                ("match_mode", "LI"),
-            ],
-        )
-        .await;
+    let res = eve.post("/codes", &restricted(&acme_program, "X")).await;
     assert_eq!(res.status(), 422);
     let acme_partner = f.partner.to_string();
     let res = eve
-        .post(
-            "/codes",
-            &[
-                ("program_id", &program),
-                ("code", "X"),
-                ("code_type", "TRACKING"),
-                ("partner_id", &acme_partner),
-                ("credit_rule", "ALWAYS"),
-                ("match_mode", "LI"),
-            ],
+        .create_code(
+            other.program,
+            &[("code", "X"), ("partner_id", &acme_partner)],
         )
         .await;
     assert_eq!(res.status(), 422);
@@ -912,7 +824,7 @@ async fn the_regex_tester_answers_without_javascript() {
 #[actix_web::test]
 async fn the_list_filters_follow_new_and_renamed_partners_and_deals() {
     let f = fixture().await;
-    let (_, page) = f.c.page("/codes").await;
+    let page = f.c.ok("/codes").await;
     assert!(page.contains("Coupon Planet (100)"));
     assert!(!page.contains("Late Joiner"));
 
@@ -923,12 +835,12 @@ async fn the_list_filters_follow_new_and_renamed_partners_and_deals() {
         .bind::<diesel::sql_types::BigInt, _>(f.partner)
         .execute(&mut f.app.conn())
         .expect("rename");
-    let (_, page) = f.c.page("/codes").await;
+    let page = f.c.ok("/codes").await;
     assert!(page.contains("Late Joiner (300)"), "new partner offered");
     assert!(page.contains("Coupon Planet Ltd (100)"), "renamed partner");
     assert!(!page.contains("Coupon Planet (100)"));
     // The code form reads the same remembered lists.
-    let (_, form) = f.c.page("/codes/new").await;
+    let form = f.c.ok("/codes/new").await;
     assert!(
         form.contains("Late Joiner · Media Id 300"),
         "new partner on the form"
@@ -949,7 +861,7 @@ async fn the_list_filters_follow_new_and_renamed_partners_and_deals() {
         )
         .await;
     assert_eq!(res.status(), 303);
-    let (_, page) = f.c.page("/codes").await;
+    let page = f.c.ok("/codes").await;
     assert!(page.contains("Winter Sale"), "new deal offered");
 }
 
@@ -959,14 +871,14 @@ async fn a_search_by_code_lists_the_matches_by_code() {
     for code in ["SUMB", "SUMC", "SUMA", "WINTER"] {
         f.code(&[("code", code)]).await;
     }
-    let (_, page) = f.c.page("/codes?q=sum").await;
+    let page = f.c.ok("/codes?q=sum").await;
     let a = page.find(">SUMA<").expect("SUMA listed");
     let b = page.find(">SUMB<").expect("SUMB listed");
     let c = page.find(">SUMC<").expect("SUMC listed");
     assert!(a < b && b < c, "by code, not newest first");
     assert!(!page.contains(">WINTER<"));
     // Without a search the list is newest first.
-    let (_, page) = f.c.page("/codes").await;
+    let page = f.c.ok("/codes").await;
     let newest = page.find(">WINTER<").expect("WINTER listed");
     assert!(newest < page.find(">SUMB<").expect("SUMB listed"));
 }
@@ -974,38 +886,12 @@ async fn a_search_by_code_lists_the_matches_by_code() {
 /// A second program of the brand: Berlin, tracking off. Its name sorts
 /// before the fixture's "Acme US".
 pub fn eu_program(app: &TestApp, brand: &Brand) -> i64 {
-    promodesk::store::programs::create(
-        &mut app.conn(),
-        brand.id,
-        &promodesk::domain::program::ProgramSettings {
-            name: "Acme EU".into(),
-            time_zone: "Europe/Berlin".into(),
-            currency: "EUR".into(),
-            landing_url: "https://shop.example/eu/".into(),
-            referral_window_days: 30,
-            locking_days: 30,
-            tracking_enabled: false,
-        },
-    )
-    .expect("program")
-    .id
-}
-
-/// The value of the hidden field or selected option named `name` on a form.
-fn form_value(html: &str, name: &str) -> Option<String> {
-    let hidden = format!("name=\"{name}\" value=\"");
-    if let Some(i) = html.find(&hidden) {
-        let rest = &html[i + hidden.len()..];
-        return rest.split('"').next().map(str::to_string);
-    }
-    let select = html.split(&format!("name=\"{name}\"")).nth(1)?;
-    let select = select.split("</select>").next()?;
-    let selected = select.split("<option").find(|o| o.contains(" selected"))?;
-    selected
-        .split("value=\"")
-        .nth(1)
-        .and_then(|v| v.split('"').next())
-        .map(str::to_string)
+    app.program(brand, "Acme EU")
+        .tz("Europe/Berlin")
+        .currency("EUR")
+        .tracking(false)
+        .create()
+        .0
 }
 
 #[actix_web::test]
@@ -1034,7 +920,7 @@ async fn a_new_code_defaults_to_a_tracking_program_and_its_time_zone() {
         "each program names its zone for the page's script"
     );
     // Asked for, the other program and its zone.
-    let (_, form) = f.c.page(&format!("/codes/new?program={eu}")).await;
+    let form = f.c.ok(&format!("/codes/new?program={eu}")).await;
     assert_eq!(
         form_value(&form, "program_id").as_deref(),
         Some(eu.to_string().as_str())
@@ -1051,7 +937,7 @@ async fn a_code_for_another_program_with_the_zone_left_at_its_default_gets_that_
     let eu = eu_program(&f.app, &f.brand);
     // The form drawn for the Berlin program; the user picks the New York
     // one and leaves the zone as it was (no script changed it).
-    let (_, form) = f.c.page(&format!("/codes/new?program={eu}")).await;
+    let form = f.c.ok(&format!("/codes/new?program={eu}")).await;
     let shown = form_value(&form, "timezone_default").expect("the zone the form defaulted to");
     assert_eq!(shown, "Europe/Berlin");
     let us = f.brand.program.0.to_string();
@@ -1104,8 +990,8 @@ async fn a_code_for_another_program_with_the_zone_left_at_its_default_gets_that_
 
     // The edit form: the default is the program's zone; moved to the
     // Berlin program with the zone left, the code takes Berlin's.
-    let (_, edit) =
-        f.c.page(&format!(
+    let edit =
+        f.c.ok(&format!(
             "/codes/{}/edit",
             f.code(&[("code", "MOVEME")]).await
         ))
@@ -1162,20 +1048,20 @@ async fn regex_codes_are_found_by_their_literal_part() {
         "{page}"
     );
     assert!(page.contains("4 codes"));
-    let (_, page) = f.c.page("/codes?q=NC&sort=-code").await;
+    let page = f.c.ok("/codes?q=NC&sort=-code").await;
     assert_eq!(
         codes_in(&page),
         vec!["^NCRX[0-9]{3}$", "^(?i)(nclx).*", "NCAA", "NC[0-9]+"]
     );
-    let (_, page) = f.c.page("/codes?q=ncrx").await;
+    let page = f.c.ok("/codes?q=ncrx").await;
     assert_eq!(codes_in(&page), vec!["^NCRX[0-9]{3}$"]);
-    let (_, page) = f.c.page("/codes?q=%5ENCRX").await;
+    let page = f.c.ok("/codes?q=%5ENCRX").await;
     assert_eq!(
         codes_in(&page),
         vec!["^NCRX[0-9]{3}$"],
         "as stored, by its key"
     );
-    let (_, page) = f.c.page("/codes?q=NC&match_mode=RE&sort=-created").await;
+    let page = f.c.ok("/codes?q=NC&match_mode=RE&sort=-created").await;
     assert_eq!(
         codes_in(&page),
         vec!["NC[0-9]+", "^(?i)(nclx).*", "^NCRX[0-9]{3}$"],
@@ -1183,14 +1069,14 @@ async fn regex_codes_are_found_by_their_literal_part() {
     );
     // With partners found by name too, and in the export.
     f.app.partner(&f.brand, 300, "NC Deals");
-    let (_, page) = f.c.page("/codes?q=nc").await;
+    let page = f.c.ok("/codes?q=nc").await;
     let mut found = codes_in(&page);
     found.sort();
     assert_eq!(
         found,
         vec!["NCAA", "NC[0-9]+", "^(?i)(nclx).*", "^NCRX[0-9]{3}$"]
     );
-    let csv = f.c.get("/codes.csv?q=nc").await.text().await.expect("csv");
+    let csv = export_of(f.c.get("/codes.csv?q=nc").await).await;
     assert!(csv.contains("^NCRX[0-9]{3}$") && csv.contains("^(?i)(nclx).*"));
     assert!(!csv.contains("XNC.*") && !csv.contains("NOPE"));
 }
@@ -1198,19 +1084,18 @@ async fn regex_codes_are_found_by_their_literal_part() {
 #[actix_web::test]
 async fn a_search_finding_regex_codes_pages_through_every_match_in_order() {
     let f = fixture().await;
-    let mut conn = f.app.conn();
     let mut expected: Vec<(String, String)> = Vec::new();
     let mut insert = |code: &str, mode: &str, found_by: &str| {
-        diesel::sql_query(
-            "INSERT INTO promo_codes (brand_id, program_id, code, code_type, match_mode, time_zone) \
-             VALUES ($1, $2, $3, 'RESTRICTED', $4, 'UTC')",
-        )
-        .bind::<diesel::sql_types::BigInt, _>(f.brand.id.0)
-        .bind::<diesel::sql_types::BigInt, _>(f.brand.program.0)
-        .bind::<diesel::sql_types::Text, _>(code)
-        .bind::<diesel::sql_types::Text, _>(mode)
-        .execute(&mut conn)
-        .expect("insert");
+        let new = f
+            .app
+            .code(&f.brand, code)
+            .window(None, None)
+            .tz(chrono_tz::UTC);
+        match mode {
+            "RE" => new.regex(),
+            _ => new,
+        }
+        .create();
         expected.push((found_by.to_string(), code.to_string()));
     };
     for i in 0..55 {
@@ -1372,33 +1257,20 @@ async fn bulk_expire_refuses_a_date_before_a_codes_start_for_that_code() {
 async fn history_shows_names_and_the_reference_vocabulary() {
     let f = fixture().await;
     let id = f.code(&[("code", "NAMED")]).await;
-    let program = f.brand.program.0.to_string();
     let other = f.other_partner.to_string();
-    let res =
-        f.c.post(
-            "/deals",
+    let deal = f
+        .app
+        .deal(&f.brand, "Winter Sale")
+        .percent_off(15)
+        .create()
+        .to_string();
+    let res = f
+        .edit(
+            id,
             &[
-                ("program_id", program.as_str()),
-                ("name", "Winter Sale"),
-                ("kind", "PERCENT_OFF"),
-                ("value", "15"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    let deal: i64 =
-        promodesk::store::deals::list(&mut f.app.conn(), f.brand.id).expect("deals")[0].id;
-    let deal = deal.to_string();
-    let res =
-        f.c.post(
-            &format!("/codes/{id}"),
-            &[
-                ("program_id", &program),
                 ("code", "NAMED"),
-                ("code_type", "TRACKING"),
                 ("partner_id", &other),
                 ("credit_rule", "WINNER"),
-                ("match_mode", "LI"),
                 ("deal_id", &deal),
             ],
         )
@@ -1485,25 +1357,17 @@ async fn an_edit_does_not_move_the_dates_it_shows_to_the_minute() {
     // Created "now": its start has seconds, which the form does not show.
     let id = f.code(&[("code", "SECONDS")]).await;
     let start = f.row(id).active_start;
-    let (_, edit) = f.c.page(&format!("/codes/{id}/edit")).await;
-    let shown = edit
-        .split("name=\"active_start\" type=\"datetime-local\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("start shown")
-        .to_string();
-    let program = f.brand.program.0.to_string();
-    let partner = f.partner.to_string();
-    let res =
-        f.c.post(
-            &format!("/codes/{id}"),
+    let edit = f.c.ok(&format!("/codes/{id}/edit")).await;
+    assert!(
+        edit.contains("name=\"active_start\" type=\"datetime-local\""),
+        "{edit}"
+    );
+    let shown = input_value(&edit, "active_start").expect("start shown");
+    let res = f
+        .edit(
+            id,
             &[
-                ("program_id", &program),
                 ("code", "SECONDS"),
-                ("code_type", "TRACKING"),
-                ("partner_id", &partner),
-                ("credit_rule", "ALWAYS"),
-                ("match_mode", "LI"),
                 ("active_start", &shown),
                 ("timezone", "America/New_York"),
                 ("comments", "edited"),

@@ -1,25 +1,12 @@
 //! A server killed during an upload's accept leaves nothing half-written.
 
-use crate::helpers::{csrf_in, TestApp, PASSWORD};
+use crate::helpers::{count, location, Client, TestApp, PASSWORD};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::Text;
 use promodesk::domain::Role;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-#[derive(QueryableByName)]
-struct N {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-fn count(conn: &mut PgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<N>(conn)
-        .map(|r| r.n)
-        .unwrap_or(-1)
-}
 
 #[actix_web::test]
 async fn killing_the_server_mid_commit_writes_nothing() {
@@ -64,64 +51,21 @@ async fn killing_the_server_mid_commit_writes_nothing() {
                 .to_string();
         }
     };
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let page = http
-        .get(format!("{addr}/login"))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("body");
-    let token = csrf_in(&page).expect("token");
-    http.post(format!("{addr}/login"))
-        .form(&[
-            ("email", "ann@acme.test"),
-            ("password", PASSWORD),
-            ("csrf_token", token.as_str()),
-        ])
-        .send()
-        .await
-        .expect("login");
-    let page = http
-        .get(format!("{addr}/uploads/new"))
-        .send()
-        .await
-        .expect("form")
-        .text()
-        .await
-        .expect("body");
-    let token = csrf_in(&page).expect("token");
-    let form = reqwest::multipart::Form::new()
-        .text("csrf_token", token.clone())
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("big.csv"),
-        );
-    let res = http
-        .post(format!("{addr}/uploads"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
+    let c = Client::new(&addr);
+    assert_eq!(c.login("ann@acme.test", PASSWORD).await.status(), 303);
+    let res = c.upload(csv.into_bytes(), "big.csv", false).await;
     assert_eq!(res.status(), 303, "review");
-    let review = res.headers()["location"]
-        .to_str()
-        .expect("location")
-        .to_string();
+    let review = location(&res);
     let upload_id: i64 = review
         .rsplit('/')
         .next()
         .and_then(|s| s.parse().ok())
         .expect("upload id");
+    let token = c.csrf().await;
 
     // Accept, and kill the server while the INSERT of the codes runs.
     let accept = tokio::spawn({
-        let http = http.clone();
+        let http = c.http.clone();
         let url = format!("{addr}/uploads/{upload_id}/accept");
         async move {
             let _ = http
@@ -133,15 +77,20 @@ async fn killing_the_server_mid_commit_writes_nothing() {
     });
     let mut watch = app.conn();
     let deadline = Instant::now() + Duration::from_secs(60);
-    let db_name = app.db.name.clone();
-    loop {
-        let running: i64 = diesel::sql_query(
-            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'active' AND query LIKE 'INSERT INTO promo_codes%'",
+    let activity = |conn: &mut PgConnection, filter: &str| {
+        count(
+            conn,
+            &format!(
+                "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = '{}' AND {filter}",
+                app.db.name
+            ),
         )
-        .bind::<Text, _>(&db_name)
-        .get_result::<N>(&mut watch)
-        .map(|r| r.n)
-        .unwrap_or(0);
+    };
+    loop {
+        let running = activity(
+            &mut watch,
+            "state = 'active' AND query LIKE 'INSERT INTO promo_codes%'",
+        );
         if running > 0 {
             break;
         }
@@ -154,13 +103,7 @@ async fn killing_the_server_mid_commit_writes_nothing() {
     // The database notices the dead client and rolls the transaction back.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let busy: i64 = diesel::sql_query(
-            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid() AND state <> 'idle'",
-        )
-        .bind::<Text, _>(&db_name)
-        .get_result::<N>(&mut watch)
-        .map(|r| r.n)
-        .unwrap_or(0);
+        let busy = activity(&mut watch, "pid <> pg_backend_pid() AND state <> 'idle'");
         if busy == 0 {
             break;
         }

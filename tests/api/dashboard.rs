@@ -1,70 +1,15 @@
 //! The dashboard: each number links to the list it counts, and money reads
 //! with thousands separators and its currency.
 
-use crate::helpers::{Brand, TestApp};
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+use crate::helpers::acme;
+use crate::html::figures;
+use diesel::sql_types::{BigInt, Text};
 use diesel::RunQueryDsl;
 use promodesk::domain::Role;
 
-/// Inserts a code with the given window (None: open).
-pub fn insert_code(
-    app: &TestApp,
-    brand: &Brand,
-    partner: Option<i64>,
-    code: &str,
-    start: Option<chrono::DateTime<chrono::Utc>>,
-    end: Option<chrono::DateTime<chrono::Utc>>,
-) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
-    let row: Id = diesel::sql_query(
-        "INSERT INTO promo_codes (brand_id, program_id, code, code_type, partner_id, credit_rule,
-                                  match_mode, active_start, active_end, time_zone)
-         VALUES ($1, $2, $3, 'TRACKING', $4, 'ALWAYS', 'LI', $5, $6, 'America/New_York')
-         RETURNING id",
-    )
-    .bind::<BigInt, _>(brand.id.0)
-    .bind::<BigInt, _>(brand.program.0)
-    .bind::<Text, _>(code)
-    .bind::<Nullable<BigInt>, _>(partner)
-    .bind::<Nullable<Timestamptz>, _>(start)
-    .bind::<Nullable<Timestamptz>, _>(end)
-    .get_result(&mut app.conn())
-    .expect("insert code");
-    row.id
-}
-
-/// The number and link of each dashboard figure, by its label.
-fn figures(html: &str) -> Vec<(String, String, i64)> {
-    html.split("<span class=\"kpi-label\">")
-        .skip(1)
-        .map(|s| {
-            let label = s.split('<').next().unwrap_or("").to_string();
-            let href = s
-                .split_once("href=\"")
-                .and_then(|(_, r)| r.split_once('"'))
-                .map(|(h, _)| h.replace("&amp;", "&"))
-                .unwrap_or_default();
-            let value = s
-                .split_once("\">")
-                .and_then(|(_, r)| r.split_once("\">"))
-                .and_then(|(_, r)| r.split_once('<'))
-                .map(|(v, _)| v.replace(',', ""))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(-1);
-            (label, href, value)
-        })
-        .collect()
-}
-
 #[actix_web::test]
 async fn each_number_links_to_a_list_of_as_many() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Viewer);
+    let (app, brand, c) = acme(Role::Viewer).await;
     let partner = app.partner(&brand, 100, "Coupon Planet");
     app.partner(&brand, 200, "Deal Hunter");
     let now = chrono::Utc::now();
@@ -84,9 +29,11 @@ async fn each_number_links_to_a_list_of_as_many() {
     .into_iter()
     .enumerate()
     {
-        insert_code(&app, &brand, Some(partner), &format!("C{i}"), start, end);
+        app.code(&brand, &format!("C{i}"))
+            .partner(partner)
+            .window(start, end)
+            .create();
     }
-    let c = app.login("ann@acme.test").await;
     let (status, body) = c.page("/").await;
     assert_eq!(status, 200);
     let found = figures(&body);
@@ -120,15 +67,13 @@ async fn each_number_links_to_a_list_of_as_many() {
     // The programs table links each program's count to its codes.
     let program_href = format!("/codes?program={}", brand.program);
     assert!(body.contains(&format!("href=\"{program_href}\"")), "{body}");
-    let (_, list) = c.page(&program_href).await;
+    let list = c.ok(&program_href).await;
     assert_eq!(list.matches("<td class=\"code\">").count(), 8);
 }
 
 #[actix_web::test]
 async fn money_has_thousands_separators_and_its_currency() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Viewer);
+    let (app, brand, c) = acme(Role::Viewer).await;
     let mut conn = app.conn();
     for (order, currency, sale, payout) in [
         ("O-1", "USD", "173000.00", "12000.005"),
@@ -150,7 +95,6 @@ async fn money_has_thousands_separators_and_its_currency() {
         .execute(&mut conn)
         .expect("action");
     }
-    let c = app.login("ann@acme.test").await;
     let (status, body) = c.page("/").await;
     assert_eq!(status, 200);
     for text in [

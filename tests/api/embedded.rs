@@ -121,7 +121,7 @@ async fn serve_without_database_url_runs_the_demo_and_stops_its_cluster() {
             login.contains("demo@promodesk.test"),
             "the login page offers the demo login"
         );
-        let token = crate::helpers::csrf_in(&login).expect("token");
+        let token = crate::html::csrf_in(&login).expect("token");
         let res = http
             .post(format!("{addr}/login"))
             .form(&[

@@ -9,10 +9,9 @@
 
 use crate::browser::Browser;
 use crate::helpers::{location, Brand, Client, TestApp};
-use promodesk::domain::deal::{DealKind, NewDeal};
+use chrono::TimeZone;
+use promodesk::domain::code::CreditRule;
 use promodesk::domain::Role;
-use promodesk::store::deals;
-use rust_decimal::Decimal;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -37,84 +36,44 @@ impl Shop {
         let long = app.partner(&brand, 100, LONG_PARTNER);
         let planet = app.partner(&brand, 200, "Coupon Planet");
         let hunter = app.partner(&brand, 300, "Deal Hunter");
-        let deal = deals::create(
-            &mut app.conn(),
-            brand.id,
-            &NewDeal {
-                program_id: brand.program,
-                name: LONG_DEAL.into(),
-                kind: DealKind::PercentOff,
-                value: Some(Decimal::new(25, 0)),
-                currency: None,
-            },
-        )
-        .expect("deal")
-        .id;
+        let deal = app.deal(&brand, LONG_DEAL).percent_off(25).create();
+        // Times as the code form reads them: the program's, New York.
+        let ny = |local: &str| {
+            chrono::NaiveDateTime::parse_from_str(local, "%Y-%m-%dT%H:%M")
+                .ok()
+                .and_then(|t| {
+                    chrono_tz::America::New_York
+                        .from_local_datetime(&t)
+                        .single()
+                })
+                .expect("a New York time")
+                .with_timezone(&chrono::Utc)
+        };
+        app.code(&brand, LONG_REGEX)
+            .regex()
+            .partner(long)
+            .rule(CreditRule::Winner)
+            .deal(deal)
+            .starts(ny("2025-01-01T00:00"))
+            .ends(ny("2030-12-31T23:59"))
+            .create();
+        app.code(&brand, LONG_CODE).create();
+        app.code(&brand, "SUMMER10")
+            .partner(planet)
+            .rule(CreditRule::Involved)
+            .ends(ny("2030-06-30T23:59"))
+            .create();
+        app.code(&brand, "WINTER25")
+            .partner(hunter)
+            .starts(ny("2031-01-01T00:00"))
+            .create();
+        app.code(&brand, "SPRING5")
+            .partner(long)
+            .starts(ny("2020-03-01T00:00"))
+            .ends(ny("2020-05-31T23:59"))
+            .create();
         let c = app.login("max@acme.test").await;
-        let shop = Shop { app, brand, c };
-        let (long, planet, hunter, deal) = (
-            long.to_string(),
-            planet.to_string(),
-            hunter.to_string(),
-            deal.to_string(),
-        );
-        shop.code(&[
-            ("code", LONG_REGEX),
-            ("match_mode", "RE"),
-            ("credit_rule", "WINNER"),
-            ("partner_id", &long),
-            ("deal_id", &deal),
-            ("active_start", "2025-01-01T00:00"),
-            ("active_end", "2030-12-31T23:59"),
-        ])
-        .await;
-        shop.code(&[("code", LONG_CODE), ("code_type", "RESTRICTED")])
-            .await;
-        shop.code(&[
-            ("code", "SUMMER10"),
-            ("partner_id", &planet),
-            ("credit_rule", "INVOLVED"),
-            ("active_end", "2030-06-30T23:59"),
-        ])
-        .await;
-        shop.code(&[
-            ("code", "WINTER25"),
-            ("partner_id", &hunter),
-            ("active_start", "2031-01-01T00:00"),
-        ])
-        .await;
-        shop.code(&[
-            ("code", "SPRING5"),
-            ("partner_id", &long),
-            ("active_start", "2020-03-01T00:00"),
-            ("active_end", "2020-05-31T23:59"),
-        ])
-        .await;
-        shop
-    }
-
-    /// Creates a code through the form (a tracking, exact, ALWAYS code of
-    /// the brand's program unless `fields` say otherwise).
-    async fn code(&self, fields: &[(&str, &str)]) {
-        let program = self.brand.program.0.to_string();
-        let mut all: Vec<(&str, &str)> = vec![
-            ("program_id", &program),
-            ("code_type", "TRACKING"),
-            ("credit_rule", "ALWAYS"),
-            ("match_mode", "LI"),
-        ];
-        for (k, v) in fields {
-            all.retain(|(key, _)| key != k);
-            all.push((k, v));
-        }
-        let res = self.c.post("/codes", &all).await;
-        let status = res.status();
-        assert_eq!(
-            status,
-            303,
-            "creating {fields:?}: {}",
-            res.text().await.unwrap_or_default()
-        );
+        Shop { app, brand, c }
     }
 
     async fn browser(&self) -> Browser {
@@ -389,22 +348,7 @@ async fn review_with_errors(shop: &Shop) -> String {
          AUTUMN21,{p},100,TRACKING,ALWAYS,LI,,sometime-next-spring-after-the-big-catalogue-relaunch-2026,,\n\
          AUTUMN22,{p},100,TRACKING,ALWAYS,LI,,,,Europe/Somewhere_Far_Away_That_Is_Not_A_Real_Time_Zone\n"
     );
-    let token = shop.c.csrf().await;
-    let part = reqwest::multipart::Part::bytes(csv.into_bytes())
-        .file_name("autumn.csv")
-        .mime_str("text/csv")
-        .expect("mime");
-    let form = reqwest::multipart::Form::new()
-        .text("csrf_token", token)
-        .part("file", part);
-    let res = shop
-        .c
-        .http
-        .post(shop.c.url("/uploads"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("POST /uploads");
+    let res = shop.c.upload(csv.into_bytes(), "autumn.csv", false).await;
     assert_eq!(res.status(), 303);
     location(&res)
 }
@@ -641,22 +585,7 @@ async fn the_upload_preview_keeps_a_long_pattern_inside_its_card() {
     // Shop has LONG_REGEX already: a pattern as long, of other words.
     let long = LONG_REGEX.replace("SUMMER", "AUTUMN");
     let csv = format!("{HEADER}\n{long},{p},100,TRACKING,ALWAYS,RE,,,,\n");
-    let token = shop.c.csrf().await;
-    let part = reqwest::multipart::Part::bytes(csv.into_bytes())
-        .file_name("long.csv")
-        .mime_str("text/csv")
-        .expect("mime");
-    let form = reqwest::multipart::Form::new()
-        .text("csrf_token", token)
-        .part("file", part);
-    let res = shop
-        .c
-        .http
-        .post(shop.c.url("/uploads"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("POST /uploads");
+    let res = shop.c.upload(csv.into_bytes(), "long.csv", false).await;
     assert_eq!(res.status(), 303);
     let review = location(&res);
     let b = shop.browser().await;
@@ -672,7 +601,10 @@ async fn the_upload_preview_keeps_a_long_pattern_inside_its_card() {
         )
         .await;
     assert!(
-        m["text"].as_str().unwrap_or_default().contains("AUTUMNSALE"),
+        m["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("AUTUMNSALE"),
         "{m}"
     );
     assert!(

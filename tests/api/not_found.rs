@@ -1,7 +1,7 @@
 //! Every bad path or id answers the styled 404 page, with the navigation
 //! when someone is logged in.
 
-use crate::helpers::TestApp;
+use crate::helpers::{acme, TestApp};
 use promodesk::domain::Role;
 
 const NAV: &str = "<nav class=\"mainnav\"";
@@ -23,10 +23,7 @@ fn assert_styled_404(path: &str, status: u16, body: &str, logged_in: bool) {
 
 #[actix_web::test]
 async fn bad_paths_and_ids_answer_the_styled_404_with_the_navigation() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Manager);
-    let c = app.login("ann@acme.test").await;
+    let (_app, _brand, c) = acme(Role::Manager).await;
     for path in [
         "/codes/abc",
         "/codes/abc/edit",
@@ -60,10 +57,7 @@ async fn bad_paths_and_ids_answer_the_styled_404_with_the_navigation() {
 
 #[actix_web::test]
 async fn planned_areas_say_so_inside_the_layout() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Viewer);
-    let c = app.login("ann@acme.test").await;
+    let (_app, _brand, c) = acme(Role::Viewer).await;
     let (status, body) = c.page("/orders/new").await;
     assert_eq!(status, 200, "{body}");
     assert!(
@@ -86,10 +80,7 @@ async fn strangers_get_the_styled_404_without_navigation_or_the_login() {
 
 #[actix_web::test]
 async fn a_query_string_that_cannot_be_read_is_the_styled_400() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Viewer);
-    let c = app.login("ann@acme.test").await;
+    let (_app, _brand, c) = acme(Role::Viewer).await;
     let (status, body) = c.page("/codes?status=active&status=expired").await;
     assert_eq!(status, 400, "{body}");
     assert!(

@@ -1,44 +1,50 @@
-use crate::helpers::{location, TestApp};
+//! Partners through HTTP: the form and its errors, program settings, a
+//! partner's codes.
+
+use crate::helpers::{acme, body_of, location, program_form, Client};
+use crate::html::codes_in;
 use promodesk::domain::Role;
+
+/// The partner form: a Media Id, a name and `more`.
+fn partner<'a>(
+    media_id: &'a str,
+    name: &'a str,
+    more: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![("media_id", media_id), ("name", name)];
+    fields.extend_from_slice(more);
+    fields
+}
+
+/// Creates a partner through the form; its page.
+async fn create(c: &Client, fields: &[(&str, &str)]) -> String {
+    let res = c.post("/partners", fields).await;
+    assert_eq!(res.status(), 303, "{fields:?}");
+    location(&res)
+}
 
 #[actix_web::test]
 async fn create_edit_and_list_partners() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Manager);
-    let c = app.login("ann@acme.test").await;
-    let res = c
-        .post(
-            "/partners",
-            &[
-                ("media_id", "4242"),
-                ("name", "Coupon Planet"),
-                ("status", "active"),
-                ("credit_group", "STANDARD"),
-                ("payout_percent", "7.5"),
-                ("email", "team@coupons.example"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    let path = location(&res);
-    let (status, body) = c.page(&path).await;
-    assert_eq!(status, 200);
+    let (_app, _brand, c) = acme(Role::Manager).await;
+    let standard = ("credit_group", "STANDARD");
+    let more = [
+        ("status", "active"),
+        standard,
+        ("payout_percent", "7.5"),
+        ("email", "team@coupons.example"),
+    ];
+    let path = create(&c, &partner("4242", "Coupon Planet", &more)).await;
+    let body = c.ok(&path).await;
     assert!(body.contains("Partner Coupon Planet (Media Id 4242) created."));
     assert!(body.contains("value=\"7.5\""));
-    let res = c
-        .post(
-            &path,
-            &[
-                ("media_id", "4242"),
-                ("name", "Coupon Planet Ltd"),
-                ("status", "inactive"),
-                ("credit_group", "STANDARD"),
-            ],
-        )
-        .await;
+    let edit = partner(
+        "4242",
+        "Coupon Planet Ltd",
+        &[("status", "inactive"), standard],
+    );
+    let res = c.post(&path, &edit).await;
     assert_eq!(res.status(), 303);
-    let (_, list) = c.page("/partners").await;
+    let list = c.ok("/partners").await;
     assert!(
         list.contains("Coupon Planet Ltd") && list.contains("inactive") && list.contains("4242")
     );
@@ -46,47 +52,30 @@ async fn create_edit_and_list_partners() {
 
 #[actix_web::test]
 async fn bad_partner_input_is_shown_beside_each_field() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Manager);
-    let c = app.login("ann@acme.test").await;
-    let res = c
-        .post(
-            "/partners",
-            &[
-                ("media_id", "abc"),
-                ("name", ""),
-                ("payout_percent", "5"),
-                ("payout_flat", "2"),
-                ("email", "x"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 422);
-    let body = res.text().await.expect("body");
+    let (_app, _brand, c) = acme(Role::Manager).await;
+    let more = [
+        ("payout_percent", "5"),
+        ("payout_flat", "2"),
+        ("email", "x"),
+    ];
+    let res = c.post("/partners", &partner("abc", "", &more)).await;
+    let body = body_of(res, 422).await;
     assert!(body.contains("`abc` is not a Media Id"));
     assert!(body.contains("Give a percent or a flat amount, not both."));
     assert!(body.contains("Not an email address"));
     assert!(body.contains("value=\"abc\""), "the input is kept");
-    let (_, list) = c.page("/partners").await;
+    let list = c.ok("/partners").await;
     assert!(list.contains("No partners yet"));
 }
 
 #[actix_web::test]
 async fn duplicate_media_id_names_the_partner_that_has_it() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Manager);
+    let (app, brand, c) = acme(Role::Manager).await;
     app.partner(&brand, 900, "First Partner");
-    let c = app.login("ann@acme.test").await;
     let res = c
-        .post(
-            "/partners",
-            &[("media_id", "900"), ("name", "Second Partner")],
-        )
+        .post("/partners", &partner("900", "Second Partner", &[]))
         .await;
-    assert_eq!(res.status(), 422);
-    let body = res.text().await.expect("body");
+    let body = body_of(res, 422).await;
     assert!(
         body.contains("Media Id 900 already belongs to the partner First Partner."),
         "{body}"
@@ -95,24 +84,10 @@ async fn duplicate_media_id_names_the_partner_that_has_it() {
 
 #[actix_web::test]
 async fn admins_edit_program_settings_with_validation() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Admin);
-    let c = app.login("ann@acme.test").await;
+    let (app, brand, c) = acme(Role::Admin).await;
     let path = format!("/settings/programs/{}", brand.program);
-    let res = c
-        .post(
-            &path,
-            &[
-                ("name", "Acme US"),
-                ("time_zone", "Mars/Base"),
-                ("currency", "USD"),
-                ("landing_url", "https://shop.example/"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 422);
-    assert!(res.text().await.expect("body").contains("IANA time zone"));
+    let res = c.post(&path, &program_form("Acme US", "Mars/Base")).await;
+    assert!(body_of(res, 422).await.contains("IANA time zone"));
     let res = c
         .post(
             &path,
@@ -139,47 +114,23 @@ async fn admins_edit_program_settings_with_validation() {
     );
 }
 
-/// The codes of a page's tables, in the order shown.
-fn codes_in(html: &str) -> Vec<String> {
-    html.split("<td class=\"code\"><a href=\"/codes/")
-        .skip(1)
-        .filter_map(|s| {
-            s.split_once("\">")
-                .and_then(|(_, rest)| rest.split_once("</a>"))
-                .map(|(c, _)| c.to_string())
-        })
-        .collect()
-}
-
 #[actix_web::test]
 async fn a_partners_page_lists_its_codes_with_the_lists_filters() {
-    use crate::dashboard::insert_code;
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Viewer);
+    let (app, brand, c) = acme(Role::Viewer).await;
     let planet = app.partner(&brand, 100, "Coupon Planet");
     let hunter = app.partner(&brand, 200, "Deal Hunter");
     let now = chrono::Utc::now();
     let day = chrono::Duration::days(1);
-    insert_code(&app, &brand, Some(planet), "PLANET10", None, None);
-    insert_code(
-        &app,
-        &brand,
-        Some(planet),
-        "PLANET20",
-        Some(now + day),
-        None,
-    );
-    insert_code(
-        &app,
-        &brand,
-        Some(planet),
-        "PLANETOLD",
-        None,
-        Some(now - day),
-    );
-    insert_code(&app, &brand, Some(hunter), "HUNTER10", None, None);
-    let c = app.login("ann@acme.test").await;
+    let code = |value: &str, partner, start, end| {
+        app.code(&brand, value)
+            .partner(partner)
+            .window(start, end)
+            .create()
+    };
+    code("PLANET10", planet, None, None);
+    code("PLANET20", planet, Some(now + day), None);
+    code("PLANETOLD", planet, None, Some(now - day));
+    code("HUNTER10", hunter, None, None);
 
     let page = format!("/partners/{planet}");
     let (status, body) = c.page(&page).await;
@@ -201,13 +152,13 @@ async fn a_partners_page_lists_its_codes_with_the_lists_filters() {
     // The code list opened from here shows the same codes, with its bulk actions.
     let list = format!("/codes?status=expired&#38;partner={planet}");
     assert!(body.contains(&format!("href=\"{list}\"")), "{body}");
-    let (_, listed) = c.page(&list.replace("&#38;", "&")).await;
+    let listed = c.ok(&list.replace("&#38;", "&")).await;
     assert_eq!(codes_in(&listed), ["PLANETOLD"]);
 
-    let (_, body) = c.page(&format!("{page}?q=planet2")).await;
+    let body = c.ok(&format!("{page}?q=planet2")).await;
     assert_eq!(codes_in(&body), ["PLANET20"]);
     // The partner is fixed: a partner in the query does not swap it.
-    let (_, body) = c.page(&format!("{page}?partner={hunter}")).await;
+    let body = c.ok(&format!("{page}?partner={hunter}")).await;
     assert_eq!(codes_in(&body).len(), 3);
     assert!(!body.contains("HUNTER10"));
     let (status, body) = c.page(&format!("{page}?status=scheduled&q=old")).await;
@@ -226,29 +177,21 @@ async fn a_partners_page_lists_its_codes_with_the_lists_filters() {
 
 #[actix_web::test]
 async fn a_partner_with_many_codes_pages_through_them() {
-    use diesel::RunQueryDsl;
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Viewer);
+    let (app, brand, c) = acme(Role::Viewer).await;
     let planet = app.partner(&brand, 100, "Coupon Planet");
-    diesel::sql_query(
-        "INSERT INTO promo_codes (brand_id, program_id, code, code_type, partner_id, credit_rule,
-                                  match_mode, time_zone)
-         SELECT $1, $2, 'BULK' || lpad(n::text, 3, '0'), 'TRACKING', $3, 'ALWAYS', 'LI', 'UTC'
-         FROM generate_series(1, 55) n",
-    )
-    .bind::<diesel::sql_types::BigInt, _>(brand.id.0)
-    .bind::<diesel::sql_types::BigInt, _>(brand.program.0)
-    .bind::<diesel::sql_types::BigInt, _>(planet)
-    .execute(&mut app.conn())
-    .expect("codes");
-    let c = app.login("ann@acme.test").await;
-    let (_, first) = c.page(&format!("/partners/{planet}")).await;
+    for n in 1..=55 {
+        app.code(&brand, &format!("BULK{n:03}"))
+            .partner(planet)
+            .window(None, None)
+            .tz(chrono_tz::UTC)
+            .create();
+    }
+    let first = c.ok(&format!("/partners/{planet}")).await;
     assert_eq!(codes_in(&first).len(), 50);
     assert!(first.contains("1–50 of 55 codes"), "{first}");
     let next = format!("/partners/{planet}?page=2#codes");
     assert!(first.contains(&format!("href=\"{next}\"")), "{first}");
-    let (_, second) = c.page(&next).await;
+    let second = c.ok(&next).await;
     let mut all = codes_in(&first);
     all.extend(codes_in(&second));
     all.sort();
@@ -258,22 +201,9 @@ async fn a_partner_with_many_codes_pages_through_them() {
 
 #[actix_web::test]
 async fn flat_payouts_read_with_thousands_separators() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Manager);
-    let c = app.login("ann@acme.test").await;
-    let res = c
-        .post(
-            "/partners",
-            &[
-                ("media_id", "4242"),
-                ("name", "Coupon Planet"),
-                ("payout_flat", "2500"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    let (status, list) = c.page("/partners").await;
-    assert_eq!(status, 200);
+    let (_app, _brand, c) = acme(Role::Manager).await;
+    let flat = [("payout_flat", "2500")];
+    create(&c, &partner("4242", "Coupon Planet", &flat)).await;
+    let list = c.ok("/partners").await;
     assert!(list.contains("2,500.00 flat"), "{list}");
 }

@@ -1,20 +1,12 @@
-use crate::helpers::TestApp;
+use crate::helpers::{acme, body_of, program_form, TestApp};
 use promodesk::domain::Role;
 
 #[actix_web::test]
 async fn posts_without_a_valid_csrf_token_are_refused_and_change_nothing() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Admin);
-    let c = app.login("ann@acme.test").await;
+    let (_app, _brand, c) = acme(Role::Admin).await;
     let fields = [("media_id", "501"), ("name", "Sneaky")];
     let res = c.post_raw("/partners", &fields).await;
-    assert_eq!(res.status(), 403);
-    assert!(res
-        .text()
-        .await
-        .expect("body")
-        .contains("This form has expired"));
+    assert!(body_of(res, 403).await.contains("This form has expired"));
     let res = c
         .post_raw(
             "/partners",
@@ -43,7 +35,7 @@ async fn posts_without_a_valid_csrf_token_are_refused_and_change_nothing() {
     assert_eq!(res.status(), 403);
     // Logging out needs the token as well.
     assert_eq!(c.post_raw("/logout", &[]).await.status(), 403);
-    let (_, list) = c.page("/partners").await;
+    let list = c.ok("/partners").await;
     assert!(!list.contains("Sneaky"));
     // And with the token it works.
     let res = c.post("/partners", &fields).await;
@@ -73,6 +65,7 @@ async fn pages_carry_security_headers() {
     let app = TestApp::spawn().await;
     let c = app.client();
     let res = c.get("/login").await;
+    assert_eq!(res.status(), 200);
     let h = res.headers();
     let csp = h
         .get("content-security-policy")
@@ -115,7 +108,17 @@ async fn healthz_checks_the_database() {
     let res = app.client().get("/healthz").await;
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.expect("json");
-    assert_eq!(body["database"], "ok");
+    assert_eq!(body, serde_json::json!({"status": "ok", "database": "ok"}));
+
+    // The database goes away under the running server.
+    app.db.drop_now();
+    let res = app.client().get("/healthz").await;
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.expect("json");
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "error", "database": "unreachable"})
+    );
 }
 
 #[actix_web::test]
@@ -140,7 +143,7 @@ async fn roles_are_enforced_by_the_guard() {
         )
         .await;
     assert_eq!(res.status(), 403);
-    let (_, list) = viewer.page("/partners").await;
+    let list = viewer.ok("/partners").await;
     assert!(
         !list.contains("Viewer Made") && !list.contains("Renamed") && list.contains("Blog One")
     );
@@ -155,18 +158,8 @@ async fn roles_are_enforced_by_the_guard() {
     assert_eq!(res.status(), 303);
     // Program settings need an admin.
     let path = format!("/settings/programs/{}", brand.program);
-    let res = manager
-        .post(
-            &path,
-            &[
-                ("name", "Hijacked"),
-                ("time_zone", "UTC"),
-                ("currency", "USD"),
-                ("landing_url", "https://x.example"),
-            ],
-        )
-        .await;
+    let res = manager.post(&path, &program_form("Hijacked", "UTC")).await;
     assert_eq!(res.status(), 403);
-    let (_, settings) = manager.page("/settings").await;
+    let settings = manager.ok("/settings").await;
     assert!(!settings.contains("Hijacked"));
 }

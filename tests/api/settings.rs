@@ -1,44 +1,16 @@
 //! Program settings: the time zone is the code form's select, and the
 //! settings page shows each program's id (what upload files need).
 
-use crate::helpers::TestApp;
+use crate::helpers::{acme, body_of, program_form};
+use crate::html::{options, selected};
 use promodesk::domain::Role;
-
-/// The option values of the `<select id="{id}">` of a page.
-fn options(html: &str, id: &str) -> Vec<String> {
-    let start = html
-        .find(&format!("<select id=\"{id}\""))
-        .unwrap_or_else(|| panic!("no select #{id} in {html}"));
-    let select = &html[start..];
-    let select = &select[..select.find("</select>").expect("end of select")];
-    select
-        .split("<option value=\"")
-        .skip(1)
-        .filter_map(|s| s.split_once('"').map(|(v, _)| v.to_string()))
-        .collect()
-}
-
-fn selected(html: &str, id: &str) -> Vec<String> {
-    let start = html.find(&format!("<select id=\"{id}\"")).expect("select");
-    let select = &html[start..];
-    let select = &select[..select.find("</select>").expect("end of select")];
-    select
-        .split("<option value=\"")
-        .skip(1)
-        .filter(|s| s.split('>').next().unwrap_or("").contains("selected"))
-        .filter_map(|s| s.split_once('"').map(|(v, _)| v.to_string()))
-        .collect()
-}
 
 #[actix_web::test]
 async fn the_program_time_zone_is_the_code_forms_select() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Admin);
-    let c = app.login("ann@acme.test").await;
+    let (_app, brand, c) = acme(Role::Admin).await;
     let (status, new_program) = c.page("/settings/programs/new").await;
     assert_eq!(status, 200);
-    let (_, new_code) = c.page("/codes/new").await;
+    let new_code = c.ok("/codes/new").await;
     let program_zones = options(&new_program, "time_zone");
     let mut code_zones = options(&new_code, "timezone");
     code_zones.retain(|z| !z.is_empty());
@@ -47,50 +19,26 @@ async fn the_program_time_zone_is_the_code_forms_select() {
     assert_eq!(selected(&new_program, "time_zone"), vec!["UTC"]);
 
     let path = format!("/settings/programs/{}", brand.program);
-    let (_, edit) = c.page(&path).await;
+    let edit = c.ok(&path).await;
     assert_eq!(selected(&edit, "time_zone"), vec!["America/New_York"]);
 
     // A refused value stays on the page, selected, beside its message.
-    let res = c
-        .post(
-            &path,
-            &[
-                ("name", "Acme US"),
-                ("time_zone", "Mars/Base"),
-                ("currency", "USD"),
-                ("landing_url", "https://shop.example/"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 422);
-    let body = res.text().await.expect("body");
+    let res = c.post(&path, &program_form("Acme US", "Mars/Base")).await;
+    let body = body_of(res, 422).await;
     assert!(body.contains("IANA time zone"));
     assert_eq!(selected(&body, "time_zone"), vec!["Mars/Base"]);
 
     // A zone the list does not offer (an abbreviation) is kept when saved.
-    let res = c
-        .post(
-            &path,
-            &[
-                ("name", "Acme US"),
-                ("time_zone", "EST"),
-                ("currency", "USD"),
-                ("landing_url", "https://shop.example/"),
-            ],
-        )
-        .await;
+    let res = c.post(&path, &program_form("Acme US", "EST")).await;
     assert_eq!(res.status(), 303);
-    let (_, edit) = c.page(&path).await;
+    let edit = c.ok(&path).await;
     assert_eq!(selected(&edit, "time_zone"), vec!["EST"]);
 }
 
 #[actix_web::test]
 async fn upload_ids_are_on_the_settings_and_partner_pages() {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "ann@acme.test", Role::Viewer);
+    let (app, brand, c) = acme(Role::Viewer).await;
     app.partner(&brand, 4711, "Coupon Planet");
-    let c = app.login("ann@acme.test").await;
     let (status, settings) = c.page("/settings").await;
     assert_eq!(status, 200);
     assert!(

@@ -125,8 +125,11 @@ fn every_bad_setting_is_refused_before_anything_starts() {
         &[("DATABASE_URL", "mysql://admin:secret@db.example/promodesk")],
         &dir.path().join("data"),
     );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("DATABASE_URL"), "{stderr}");
     assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("secret"),
+        !stderr.contains("secret"),
         "a database password is never printed"
     );
 }

@@ -4,11 +4,15 @@
 //! browser.
 
 use crate::browser::Browser;
-use crate::helpers::{location, Brand, Client, TestApp};
+use crate::helpers::{acme_as, body_of, count, location, Brand, Client, TestApp};
+use crate::html::{
+    assert_says, counts, error_table, flash_errors, main_of, row_with, section, table_head,
+    text_of, ErrorRow,
+};
 use chrono::{TimeZone, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
-use promodesk::domain::{BrandId, CodeId, Role, UploadId};
+use promodesk::domain::{BrandId, CodeId, Role, UploadId, UserId};
 use promodesk::store::{codes, uploads};
 use std::time::{Duration, Instant};
 
@@ -16,51 +20,6 @@ const HEADER: &str = "Promo Code,Program Id,Media Id,Type,Credit Rule,Match Mode
 
 // ---------------------------------------------------------------------------
 // Helpers
-
-#[derive(QueryableByName)]
-struct N {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-/// A `SELECT count(*) AS n ...` (or any query yielding one BIGINT `n`).
-fn count(conn: &mut PgConnection, sql: &str) -> i64 {
-    diesel::sql_query(sql)
-        .get_result::<N>(conn)
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .n
-}
-
-/// POSTs a file to /uploads as the upload form does.
-async fn upload(
-    c: &Client,
-    bytes: Vec<u8>,
-    file_name: &str,
-    update_existing: bool,
-) -> reqwest::Response {
-    let token = c.csrf().await;
-    let mime = if file_name.ends_with(".xlsx") {
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    } else {
-        "text/csv"
-    };
-    let part = reqwest::multipart::Part::bytes(bytes)
-        .file_name(file_name.to_string())
-        .mime_str(mime)
-        .expect("mime");
-    let mut form = reqwest::multipart::Form::new()
-        .text("csrf_token", token)
-        .part("file", part);
-    if update_existing {
-        form = form.text("update_existing", "on");
-    }
-    c.http
-        .post(c.url("/uploads"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("POST /uploads")
-}
 
 /// The id of the upload a 303 after POST /uploads points to.
 fn upload_id_of(res: &reqwest::Response) -> i64 {
@@ -72,7 +31,9 @@ fn upload_id_of(res: &reqwest::Response) -> i64 {
 
 /// Uploads and expects a review (303 to /uploads/{id}); returns the id.
 async fn review(c: &Client, csv: &str, file_name: &str, update_existing: bool) -> i64 {
-    let res = upload(c, csv.as_bytes().to_vec(), file_name, update_existing).await;
+    let res = c
+        .upload(csv.as_bytes().to_vec(), file_name, update_existing)
+        .await;
     if res.status() != 303 {
         let status = res.status();
         let body = res.text().await.unwrap_or_default();
@@ -81,136 +42,40 @@ async fn review(c: &Client, csv: &str, file_name: &str, update_existing: bool) -
     upload_id_of(&res)
 }
 
-/// Decodes the HTML entities the templates produce.
-fn unescape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let Some(end) = rest.find(';').filter(|e| *e <= 10) else {
-            out.push('&');
-            rest = &rest[1..];
-            continue;
-        };
-        let entity = &rest[1..end];
-        let ch = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16)
-                .ok()
-                .and_then(char::from_u32),
-            e if e.starts_with('#') => e[1..].parse().ok().and_then(char::from_u32),
-            _ => None,
-        };
-        match ch {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+/// Uploads a file that is refused whole (422): nothing is stored or
+/// staged. The page.
+async fn refused(f: &Fixture, bytes: Vec<u8>, file_name: &str) -> String {
+    let res = f.c.upload(bytes, file_name, false).await;
+    let body = body_of(res, 422).await;
+    assert_eq!(uploads_stored(&f.app), 0, "{file_name}: no upload stored");
+    assert_eq!(staged_stored(&f.app), 0, "{file_name}: nothing staged");
+    body
 }
 
-/// Text without tags, entities decoded.
-fn strip_tags(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for ch in html.chars() {
-        match ch {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    unescape(&out)
+/// Uploads `csv` and opens its review: the upload's id and the page.
+async fn reviewed(c: &Client, csv: &str, file_name: &str, update_existing: bool) -> (i64, String) {
+    let id = review(c, csv, file_name, update_existing).await;
+    (id, c.ok(&format!("/uploads/{id}")).await)
 }
 
-/// The page's text with whitespace collapsed: what a user reads.
-fn text_of(html: &str) -> String {
-    strip_tags(html)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
+/// The only line of the review's error table.
+fn the_error(page: &str) -> ErrorRow {
+    let mut errors = error_table(page);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    errors.remove(0)
 }
 
-/// The items of the form page's error box.
-fn flash_errors(html: &str) -> String {
-    html.split("flash-error")
-        .nth(1)
-        .map(|s| text_of(s.split("</div>").next().unwrap_or("")))
-        .unwrap_or_else(|| text_of(html).chars().take(2000).collect())
-}
-
-/// A review count by its label ("Rows", "Valid", "To create", ...).
-fn count_value(html: &str, label: &str) -> i64 {
-    let marker = format!("<span class=\"count-label\">{label}</span><span class=\"count-value\">");
-    let start = html
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no count {label:?} on the page"))
-        + marker.len();
-    let end = html[start..].find('<').expect("end of count") + start;
-    html[start..end].trim().parse().expect("a number")
-}
-
-fn counts(html: &str, labels: &[&str]) -> Vec<i64> {
-    labels.iter().map(|l| count_value(html, l)).collect()
-}
-
-/// One line of the review's error table.
-#[derive(Debug, Clone, PartialEq)]
-struct ErrorRow {
-    row: i64,
-    column: String,
-    value: String,
-    message: String,
-}
-
-/// The review's error table ("Row", "Column", "Value", "Problem").
-fn error_table(html: &str) -> Vec<ErrorRow> {
-    let Some(section) = html.split("<h2>Errors</h2>").nth(1) else {
-        return Vec::new();
-    };
-    let head = section.split("</thead>").next().unwrap_or("");
-    assert!(
-        head.contains(">Row</th>") && head.contains(">Column</th>"),
-        "error table head: {head}"
+/// Reviews a file of four rows whose third repeats the second: one error,
+/// on row 3's Promo Code. The upload and the error.
+async fn row_3_repeats_row_2(f: &Fixture, csv: &str, file_name: &str) -> (i64, ErrorRow) {
+    let (id, page) = reviewed(&f.c, csv, file_name, false).await;
+    assert_eq!(
+        counts(&page, &["Rows", "Valid", "With errors"]),
+        vec![4, 3, 1]
     );
-    let body = section
-        .split("<tbody>")
-        .nth(1)
-        .and_then(|s| s.split("</tbody>").next())
-        .expect("error table body");
-    body.split("<tr>")
-        .skip(1)
-        .map(|tr| {
-            let cells: Vec<String> = tr
-                .split("<td")
-                .skip(1)
-                .map(|td| {
-                    let inner = td.split_once('>').map(|(_, r)| r).unwrap_or("");
-                    strip_tags(inner.split("</td>").next().unwrap_or(""))
-                })
-                .collect();
-            assert_eq!(cells.len(), 4, "error row cells: {tr}");
-            ErrorRow {
-                row: cells[0].trim().parse().expect("row number"),
-                column: cells[1].clone(),
-                value: cells[2].clone(),
-                message: cells[3].clone(),
-            }
-        })
-        .collect()
+    let e = the_error(&page);
+    assert_eq!((e.row, e.column.as_str()), (3, "Promo Code"));
+    (id, e)
 }
 
 /// The error report as CSV records (header first).
@@ -240,6 +105,10 @@ fn get_upload(app: &TestApp, brand: &Brand, id: i64) -> uploads::Upload {
 
 fn uploads_stored(app: &TestApp) -> i64 {
     count(&mut app.conn(), "SELECT count(*) AS n FROM uploads")
+}
+
+fn staged_stored(app: &TestApp) -> i64 {
+    count(&mut app.conn(), "SELECT count(*) AS n FROM upload_rows")
 }
 
 fn codes_stored(app: &TestApp) -> i64 {
@@ -295,6 +164,8 @@ async fn accept(c: &Client, id: i64) -> (u16, String) {
 struct Fixture {
     app: TestApp,
     brand: Brand,
+    /// max@acme.test, a manager.
+    uid: UserId,
     /// Partner with Media Id 10001.
     p1: i64,
     /// Partner with Media Id 10005.
@@ -309,15 +180,13 @@ impl Fixture {
 }
 
 async fn fixture() -> Fixture {
-    let app = TestApp::spawn().await;
-    let brand = app.brand("Acme");
-    app.user(&brand, "max@acme.test", Role::Manager);
+    let (app, brand, uid, c) = acme_as("max@acme.test", Role::Manager).await;
     let p1 = app.partner(&brand, 10001, "Coupon Planet");
     let p2 = app.partner(&brand, 10005, "Deal Hunter");
-    let c = app.login("max@acme.test").await;
     Fixture {
         app,
         brand,
+        uid,
         p1,
         p2,
         c,
@@ -341,7 +210,7 @@ async fn a_csv_is_reviewed_then_accepted_once() {
          VIPONLY,{p},,RESTRICTED,,LI,,2026-07-01,2026-08-01,\n\
          ^(AVA)[0-9]{{2}}$,{p},10005,TRACKING,WINNER,RE,,,,\n"
     );
-    let res = upload(&f.c, csv.into_bytes(), "codes.csv", false).await;
+    let res = f.c.upload(csv.into_bytes(), "codes.csv", false).await;
     assert_eq!(res.status(), 303);
     let id = upload_id_of(&res);
 
@@ -354,7 +223,10 @@ async fn a_csv_is_reviewed_then_accepted_once() {
         ),
         vec![3, 3, 3, 0, 0]
     );
-    assert!(page.contains("codes.csv"));
+    assert!(
+        main_of(&page).contains("codes.csv"),
+        "the file name on the page"
+    );
     assert!(page.contains("Accept &amp; Create"), "accept button");
     assert!(!page.contains("<h2>Errors</h2>"));
     let text = text_of(&page);
@@ -381,17 +253,13 @@ async fn a_csv_is_reviewed_then_accepted_once() {
     assert_eq!(u.file_name, "codes.csv");
 
     // The list shows it, under review.
-    let (_, list) = f.c.page("/uploads").await;
+    let list = f.c.ok("/uploads").await;
     assert!(list.contains("codes.csv") && list.contains("reviewing"));
 
     let before = Utc::now();
     let (status, page) = accept(&f.c, id).await;
     assert_eq!(status, 303);
-    assert!(
-        text_of(&page).contains("3 codes created."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "3 codes created.");
     assert_eq!(
         counts(
             &page,
@@ -445,11 +313,7 @@ async fn a_csv_is_reviewed_then_accepted_once() {
     // A second accept changes nothing.
     let (status, page) = accept(&f.c, id).await;
     assert_eq!(status, 303);
-    assert!(
-        text_of(&page).contains("already accepted"),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "already accepted");
     assert_eq!(codes_stored(&f.app), 3);
     assert_eq!(codes_of_upload(&f.app, id), 3);
 }
@@ -496,7 +360,7 @@ async fn an_xlsx_file_with_numeric_cells_is_accepted() {
     ws.write_string(3, 5, "LI").expect("cell");
     let bytes = wb.save_to_buffer().expect("xlsx");
 
-    let res = upload(&f.c, bytes, "codes.xlsx", false).await;
+    let res = f.c.upload(bytes, "codes.xlsx", false).await;
     assert_eq!(
         res.status(),
         303,
@@ -504,7 +368,7 @@ async fn an_xlsx_file_with_numeric_cells_is_accepted() {
         flash_errors(&res.text().await.unwrap_or_default())
     );
     let id = upload_id_of(&res);
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "To create", "With errors"]),
         vec![3, 2, 2, 1]
@@ -522,11 +386,7 @@ async fn an_xlsx_file_with_numeric_cells_is_accepted() {
     );
     assert_eq!(codes_stored(&f.app), 0);
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("2 codes created."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "2 codes created.");
     assert_eq!(codes_stored(&f.app), 2);
     let x = code_by_value(&f.app, f.brand.id, "XLSX10");
     assert_eq!(x.partner_id, Some(f.p1));
@@ -577,8 +437,7 @@ async fn every_row_error_is_reported_with_row_column_and_reason() {
         csv.push_str(&l.replace("{p}", &p.to_string()));
         csv.push('\n');
     }
-    let id = review(&f.c, &csv, "errors.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "errors.csv", false).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "To create", "With errors"]),
         vec![12, 2, 2, 10]
@@ -676,11 +535,7 @@ async fn every_row_error_is_reported_with_row_column_and_reason() {
 
     // Accept creates only the valid rows.
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("2 codes created."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "2 codes created.");
     assert_eq!(codes_stored(&f.app), 2);
     // The report stays downloadable after accept.
     assert_eq!(error_report(&f.c, id).await.len(), 11);
@@ -705,8 +560,7 @@ async fn bom_crlf_and_quoted_fields_keep_row_numbers() {
     csv.push_str(&format!("BOM3,{p},424243,TRACKING,ALWAYS,LI,plain\r\n")); // row 4
     csv.push_str(&format!("BOM4,{p},10005,TRACKING,WINNER,LI,\r\n")); // row 5
     csv.push_str("\r\n\r\n\r\n");
-    let id = review(&f.c, &csv, "bom.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "bom.csv", false).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![4, 2, 2],
@@ -753,26 +607,14 @@ async fn bom_crlf_and_quoted_fields_keep_row_numbers() {
 async fn campaign_id_and_deal_name_are_accepted() {
     let f = fixture().await;
     let p = f.program();
-    let deal = promodesk::store::deals::create(
-        &mut f.app.conn(),
-        f.brand.id,
-        &promodesk::domain::deal::NewDeal {
-            program_id: f.brand.program,
-            name: "Summer Sale".into(),
-            kind: promodesk::domain::deal::DealKind::FreeShipping,
-            value: None,
-            currency: None,
-        },
-    )
-    .expect("deal");
+    let deal = f.app.deal(&f.brand, "Summer Sale").create();
     let csv = format!(
         "Promo Code,Campaign Id,Media Id,Type,Credit Rule,Match Mode,Deal Name\n\
          ALIAS1,{p},10001,TRACKING,ALWAYS,LI,summer sale\n\
          ALIAS2,424242,10001,TRACKING,ALWAYS,LI,\n\
          ALIAS3,{p},10001,TRACKING,ALWAYS,LI,Winter Sale\n"
     );
-    let id = review(&f.c, &csv, "alias.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "alias.csv", false).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![3, 1, 2]
@@ -795,7 +637,7 @@ async fn campaign_id_and_deal_name_are_accepted() {
     );
     accept(&f.c, id).await;
     let c = code_by_value(&f.app, f.brand.id, "ALIAS1");
-    assert_eq!(c.deal_id, Some(deal.id));
+    assert_eq!(c.deal_id, Some(deal));
     assert_eq!(c.program_id, p);
 }
 
@@ -807,9 +649,7 @@ async fn a_missing_column_is_refused_with_the_typo_and_nothing_is_stored() {
         "Promo code,Program Id,Media Id,Type,Credit Rule,Match Mode\n\
          X1,{p},10001,TRACKING,ALWAYS,LI\n"
     );
-    let res = upload(&f.c, csv.into_bytes(), "typo.csv", false).await;
-    assert_eq!(res.status(), 422);
-    let body = res.text().await.expect("body");
+    let body = refused(&f, csv.into_bytes(), "typo.csv").await;
     let text = text_of(&body);
     assert!(
         text.contains(
@@ -820,17 +660,13 @@ async fn a_missing_column_is_refused_with_the_typo_and_nothing_is_stored() {
     );
     assert!(text.contains("Nothing was stored"));
     assert!(body.contains("id=\"upload-form\""), "the form again");
-    assert_eq!(uploads_stored(&f.app), 0);
 
     // Several problems at once, each named.
     let csv = format!("Promo Code,Type,Type\nX1,{p}\n");
-    let res = upload(&f.c, csv.into_bytes(), "dups.csv", false).await;
-    assert_eq!(res.status(), 422);
-    let text = text_of(&res.text().await.expect("body"));
+    let text = text_of(&refused(&f, csv.into_bytes(), "dups.csv").await);
     assert!(text.contains("Column `Type` appears twice."), "{text}");
     assert!(text.contains("Missing required column `Program Id` (or `Campaign Id`)."));
     assert!(text.contains("Missing required column `Match Mode`."));
-    assert_eq!(uploads_stored(&f.app), 0);
 }
 
 #[actix_web::test]
@@ -841,8 +677,7 @@ async fn an_unknown_column_is_a_warning_on_the_review() {
         "{HEADER},Notes,Deal ID\n\
          WARN1,{p},10001,TRACKING,ALWAYS,LI,,,,,hello,3\n"
     );
-    let id = review(&f.c, &csv, "warn.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "warn.csv", false).await;
     let text = text_of(&page);
     assert!(
         text.contains("Unknown column `Notes` is ignored."),
@@ -918,9 +753,7 @@ async fn unreadable_files_are_refused_with_a_clear_message() {
         ),
     ];
     for (name, bytes, expected) in cases {
-        let res = upload(&f.c, bytes, name, false).await;
-        assert_eq!(res.status(), 422, "{name}");
-        let body = res.text().await.expect("body");
+        let body = refused(&f, bytes, name).await;
         let text = text_of(&body);
         assert!(
             text.contains(expected),
@@ -928,18 +761,12 @@ async fn unreadable_files_are_refused_with_a_clear_message() {
             flash_errors(&body)
         );
         assert!(text.contains("Nothing was stored"), "{name}");
-        assert_eq!(uploads_stored(&f.app), 0, "{name}: no upload stored");
-        assert_eq!(
-            count(&mut f.app.conn(), "SELECT count(*) AS n FROM upload_rows"),
-            0,
-            "{name}: nothing staged"
-        );
     }
     // No file chosen at all.
-    let res = upload(&f.c, Vec::new(), "", false).await;
-    assert_eq!(res.status(), 422);
-    assert!(text_of(&res.text().await.expect("body")).contains("Choose a CSV or XLSX file"));
-    assert_eq!(uploads_stored(&f.app), 0);
+    assert_says(
+        &refused(&f, Vec::new(), "").await,
+        "Choose a CSV or XLSX file",
+    );
     assert_eq!(codes_stored(&f.app), 0);
 }
 
@@ -957,23 +784,12 @@ async fn duplicates_inside_the_file_name_the_first_row() {
          Dupe10,{p},10001,TRACKING,ALWAYS,LI,,2026-09-01,2026-10-01,\n\
          OTHER,{p},10001,TRACKING,ALWAYS,LI,,2026-07-01,2026-08-01,\n"
     );
-    let id = review(&f.c, &csv, "dupes.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
-    assert_eq!(
-        counts(&page, &["Rows", "Valid", "With errors"]),
-        vec![4, 3, 1]
-    );
-    let errors = error_table(&page);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].row, 3);
-    assert_eq!(errors[0].column, "Promo Code");
-    assert_eq!(errors[0].value, "dupe10");
+    let (id, e) = row_3_repeats_row_2(&f, &csv, "dupes.csv").await;
+    assert_eq!(e.value, "dupe10");
     assert!(
-        errors[0]
-            .message
-            .starts_with("Duplicate of row 2 in this file"),
+        e.message.starts_with("Duplicate of row 2 in this file"),
         "{}",
-        errors[0].message
+        e.message
     );
     let report = error_report(&f.c, id).await;
     assert_eq!(report.len(), 2);
@@ -994,19 +810,9 @@ async fn a_pattern_twice_in_the_file_is_a_duplicate_but_its_other_case_is_not() 
          ^vip[0-9]{{3}}$,{p},10001,TRACKING,ALWAYS,RE,,2026-07-01,2026-08-01,\n\
          ^VIP[0-9]{{3}}$,{p},10001,TRACKING,ALWAYS,RE,,2026-09-01,2026-10-01,\n"
     );
-    let id = review(&f.c, &csv, "patterns.csv", false).await;
-    let (status, page) = f.c.page(&format!("/uploads/{id}")).await;
-    assert_eq!(status, 200);
+    let (id, e) = row_3_repeats_row_2(&f, &csv, "patterns.csv").await;
     assert_eq!(
-        counts(&page, &["Rows", "Valid", "With errors"]),
-        vec![4, 3, 1]
-    );
-    let errors = error_table(&page);
-    assert_eq!(errors.len(), 1, "{errors:?}");
-    assert_eq!(errors[0].row, 3);
-    assert_eq!(errors[0].column, "Promo Code");
-    assert_eq!(
-        errors[0].message,
+        e.message,
         "Duplicate of row 2 in this file: the same pattern with overlapping dates."
     );
     accept(&f.c, id).await;
@@ -1020,22 +826,7 @@ async fn a_pattern_twice_in_the_file_is_a_duplicate_but_its_other_case_is_not() 
 async fn an_existing_code_conflicts_or_is_updated_on_request() {
     let f = fixture().await;
     let p = f.program();
-    let program = p.to_string();
-    let partner = f.p1.to_string();
-    let res =
-        f.c.post(
-            "/codes",
-            &[
-                ("program_id", &program),
-                ("code", "EXIST1"),
-                ("code_type", "TRACKING"),
-                ("partner_id", &partner),
-                ("credit_rule", "ALWAYS"),
-                ("match_mode", "LI"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303, "existing code created");
+    f.app.code(&f.brand, "EXIST1").partner(f.p1).create();
     let existing = code_by_value(&f.app, f.brand.id, "EXIST1");
     let csv = format!(
         "{HEADER}\n\
@@ -1044,8 +835,7 @@ async fn an_existing_code_conflicts_or_is_updated_on_request() {
     );
 
     // Switch off: the row is a conflict naming the existing code.
-    let id = review(&f.c, &csv, "conflict.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (_, page) = reviewed(&f.c, &csv, "conflict.csv", false).await;
     assert_eq!(
         counts(
             &page,
@@ -1053,25 +843,20 @@ async fn an_existing_code_conflicts_or_is_updated_on_request() {
         ),
         vec![2, 1, 1, 0, 1]
     );
-    let errors = error_table(&page);
-    assert_eq!(errors.len(), 1);
-    assert_eq!(
-        (errors[0].row, errors[0].column.as_str()),
-        (2, "Promo Code")
-    );
+    let e = the_error(&page);
+    assert_eq!((e.row, e.column.as_str()), (2, "Promo Code"));
     assert!(
-        errors[0].message.contains(&format!(
+        e.message.contains(&format!(
             "Conflicts with the existing code EXIST1 (#{})",
             existing.id
         )),
         "{}",
-        errors[0].message
+        e.message
     );
-    assert!(errors[0].message.contains("update existing codes"));
+    assert!(e.message.contains("update existing codes"));
 
     // Switch on: the row updates it.
-    let id = review(&f.c, &csv, "update.csv", true).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "update.csv", true).await;
     assert_eq!(
         counts(
             &page,
@@ -1083,11 +868,7 @@ async fn an_existing_code_conflicts_or_is_updated_on_request() {
     assert!(get_upload(&f.app, &f.brand, id).update_existing);
     let before = codes_stored(&f.app);
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("1 code created, 1 updated."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "1 code created, 1 updated.");
     assert_eq!(codes_stored(&f.app), before + 1, "only NEW1 is new");
     let after = codes::get(&mut f.app.conn(), f.brand.id, CodeId(existing.id)).expect("code");
     assert_eq!(after.code, "EXIST1", "the value is kept");
@@ -1128,19 +909,18 @@ async fn a_failing_accept_creates_nothing_and_marks_the_upload_failed() {
          MIDDLE1,{p},10001,TRACKING,ALWAYS,LI,,,,\n\
          LAST1,{p},10001,TRACKING,ALWAYS,LI,,2026-07-01,2026-08-01,\n"
     );
-    let id = review(&f.c, &csv, "race.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "race.csv", false).await;
     assert_eq!(counts(&page, &["Valid", "With errors"]), vec![3, 0]);
     // Since the review, someone created the last row's code (other case,
     // overlapping dates).
-    diesel::sql_query(
-        "INSERT INTO promo_codes (brand_id, program_id, code, code_type, match_mode, time_zone, active_start, active_end)
-         VALUES ($1, $2, 'last1', 'RESTRICTED', 'LI', 'UTC', '2026-07-15T00:00:00Z', '2026-09-01T00:00:00Z')",
-    )
-    .bind::<BigInt, _>(f.brand.id.0)
-    .bind::<BigInt, _>(p)
-    .execute(&mut f.app.conn())
-    .expect("insert a conflicting code");
+    f.app
+        .code(&f.brand, "last1")
+        .tz(chrono_tz::UTC)
+        .starts(utc(2026, 7, 15, 0))
+        .ends(utc(2026, 9, 1, 0))
+        .create();
+    let history_before = history_count(&f.app);
+    assert_eq!(history_before, 1, "the conflicting code's creation");
     let (status, page) = accept(&f.c, id).await;
     assert_eq!(status, 303);
     assert_eq!(
@@ -1148,10 +928,7 @@ async fn a_failing_accept_creates_nothing_and_marks_the_upload_failed() {
         1,
         "none of the file's codes were created"
     );
-    assert_eq!(
-        count(&mut f.app.conn(), "SELECT count(*) AS n FROM code_history"),
-        0
-    );
+    assert_eq!(history_count(&f.app), history_before, "no history written");
     let u = get_upload(&f.app, &f.brand, id);
     assert_eq!(u.status, "failed");
     let failure = u.failure.expect("a failure message");
@@ -1160,18 +937,10 @@ async fn a_failing_accept_creates_nothing_and_marks_the_upload_failed() {
     assert!(text.contains("Nothing was created"), "{text}");
     assert!(page.contains("badge-danger\">failed</span>"));
     assert!(!page.contains("Accept &amp; Create"));
-    assert_eq!(
-        count(&mut f.app.conn(), "SELECT count(*) AS n FROM upload_rows"),
-        0,
-        "staged rows dropped"
-    );
+    assert_eq!(staged_stored(&f.app), 0, "staged rows dropped");
     // Accepting again does nothing either.
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("already failed"),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "already failed");
     assert_eq!(codes_stored(&f.app), 1);
 }
 
@@ -1192,13 +961,6 @@ fn limited_conn(app: &TestApp) -> PgConnection {
         .execute(&mut c)
         .expect("set role");
     c
-}
-
-fn user_id(app: &TestApp, email: &str) -> promodesk::domain::UserId {
-    promodesk::domain::UserId(count(
-        &mut app.conn(),
-        &format!("SELECT id AS n FROM users WHERE email = '{email}'"),
-    ))
 }
 
 #[actix_web::test]
@@ -1236,8 +998,7 @@ async fn a_row_whose_partner_is_gone_or_foreign_is_refused_at_accept() {
 
     // Without superuser rights the foreign-key trigger refuses it the same way.
     let mut c = limited_conn(&f.app);
-    let uid = user_id(&f.app, "max@acme.test");
-    let res = uploads::accept(&mut c, f.brand.id, uid, UploadId(slow), Utc::now());
+    let res = uploads::accept(&mut c, f.brand.id, f.uid, UploadId(slow), Utc::now());
     match res {
         Err(promodesk::store::StoreError::Conflict(m)) => {
             assert!(m.contains("no longer exists"), "{m}")
@@ -1261,12 +1022,12 @@ async fn an_accept_without_superuser_rights_creates_the_same_codes() {
     );
     let id = review(&f.c, &csv, "plain.csv", false).await;
     let mut c = limited_conn(&f.app);
-    let su: N = diesel::sql_query("SELECT CASE WHEN current_setting('is_superuser') = 'on' THEN 1::int8 ELSE 0::int8 END AS n")
-        .get_result(&mut c)
-        .expect("is_superuser");
-    assert_eq!(su.n, 0, "the connection is not a superuser's");
-    let uid = user_id(&f.app, "max@acme.test");
-    match uploads::accept(&mut c, f.brand.id, uid, UploadId(id), Utc::now()) {
+    let su = count(
+        &mut c,
+        "SELECT CASE WHEN current_setting('is_superuser') = 'on' THEN 1::int8 ELSE 0::int8 END AS n",
+    );
+    assert_eq!(su, 0, "the connection is not a superuser's");
+    match uploads::accept(&mut c, f.brand.id, f.uid, UploadId(id), Utc::now()) {
         Ok(uploads::AcceptOutcome::Accepted {
             created,
             updated,
@@ -1297,7 +1058,7 @@ async fn a_file_over_the_limit_is_refused_with_the_limit() {
     app.user(&brand, "max@acme.test", Role::Manager);
     app.partner(&brand, 10001, "Coupon Planet");
     let c = app.login("max@acme.test").await;
-    let (_, form) = c.page("/uploads/new").await;
+    let form = c.ok("/uploads/new").await;
     assert!(text_of(&form).contains("(up to 1 MB)"));
     let p = brand.program.0;
     let mut csv = format!("{HEADER}\n");
@@ -1306,7 +1067,7 @@ async fn a_file_over_the_limit_is_refused_with_the_limit() {
         csv.push_str(&format!("BIG{i:08},{p},10001,TRACKING,ALWAYS,LI,,,,\n"));
         i += 1;
     }
-    let res = upload(&c, csv.into_bytes(), "big.csv", false).await;
+    let res = c.upload(csv.into_bytes(), "big.csv", false).await;
     let status = res.status().as_u16();
     let body = res.text().await.expect("body");
     assert!(
@@ -1360,7 +1121,9 @@ async fn other_brands_and_viewers_cannot_touch_an_upload() {
     f.app.user(&f.brand, "vic@acme.test", Role::Viewer);
     let v = f.app.login("vic@acme.test").await;
     assert_eq!(v.page("/uploads/new").await.0, 403);
-    let res = upload(&v, csv.clone().into_bytes(), "viewer.csv", false).await;
+    let res = v
+        .upload(csv.clone().into_bytes(), "viewer.csv", false)
+        .await;
     assert_eq!(res.status(), 403);
     assert_eq!(uploads_stored(&f.app), 1, "the viewer stored nothing");
     let res = v.post(&format!("/uploads/{id}/accept"), &[]).await;
@@ -1430,8 +1193,7 @@ async fn the_template_downloads_and_uploads_cleanly() {
         w.write_record(&rec).expect("write");
     }
     fixed.push_str(&String::from_utf8(w.into_inner().expect("csv")).expect("utf8"));
-    let id = review(&f.c, &fixed, "promo-code-upload-template.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &fixed, "promo-code-upload-template.csv", false).await;
     assert!(!page.contains("flash-warning"), "no header warnings");
     assert_eq!(
         counts(&page, &["Rows", "Valid", "To create", "With errors"]),
@@ -1513,18 +1275,8 @@ async fn binary_data_late_in_the_file_is_refused_clearly() {
     }
     assert!(csv.len() > 8 * 1024);
     csv.push_str(&format!("NUL1,{p},10001,TRACKING,ALWAYS,LI,,,,,a\u{0}b\n"));
-    let res = upload(&f.c, csv.into_bytes(), "late-binary.csv", false).await;
-    assert_eq!(res.status(), 422);
-    let text = text_of(&res.text().await.expect("body"));
-    assert!(
-        text.contains("Row 302 contains binary data (a NUL character)"),
-        "{text}"
-    );
-    assert_eq!(uploads_stored(&f.app), 0);
-    assert_eq!(
-        count(&mut f.app.conn(), "SELECT count(*) AS n FROM upload_rows"),
-        0
-    );
+    let page = refused(&f, csv.into_bytes(), "late-binary.csv").await;
+    assert_says(&page, "Row 302 contains binary data (a NUL character)");
 }
 
 /// A row with more fields than the header used to push its Error cell past
@@ -1559,8 +1311,7 @@ async fn the_error_column_stays_in_place_for_wide_rows() {
         w.write_record(rec).expect("write");
     }
     let again = String::from_utf8(w.into_inner().expect("csv")).expect("utf8");
-    let id = review(&f.c, &again, "wide-errors.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (_, page) = reviewed(&f.c, &again, "wide-errors.csv", false).await;
     assert_eq!(counts(&page, &["Rows", "With errors"]), vec![2, 2]);
     assert!(!page.contains("flash-warning"));
 }
@@ -1572,30 +1323,14 @@ async fn the_error_column_stays_in_place_for_wide_rows() {
 async fn two_rows_cannot_update_the_same_existing_code() {
     let f = fixture().await;
     let p = f.program();
-    let program = p.to_string();
-    let partner = f.p1.to_string();
-    let res =
-        f.c.post(
-            "/codes",
-            &[
-                ("program_id", &program),
-                ("code", "TWICE"),
-                ("code_type", "TRACKING"),
-                ("partner_id", &partner),
-                ("credit_rule", "ALWAYS"),
-                ("match_mode", "LI"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
+    f.app.code(&f.brand, "TWICE").partner(f.p1).create();
     let existing = code_by_value(&f.app, f.brand.id, "TWICE");
     let csv = format!(
         "{HEADER}\n\
          TWICE,{p},10005,TRACKING,WINNER,LI,,2027-01-01,2027-02-01,\n\
          twice,{p},10001,TRACKING,INVOLVED,LI,,2027-03-01,2027-04-01,\n"
     );
-    let id = review(&f.c, &csv, "twice.csv", true).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "twice.csv", true).await;
     assert_eq!(
         counts(
             &page,
@@ -1603,25 +1338,17 @@ async fn two_rows_cannot_update_the_same_existing_code() {
         ),
         vec![2, 1, 0, 1, 1]
     );
-    let errors = error_table(&page);
-    assert_eq!(errors.len(), 1);
+    let e = the_error(&page);
+    assert_eq!((e.row, e.column.as_str()), (3, "Promo Code"));
     assert_eq!(
-        (errors[0].row, errors[0].column.as_str()),
-        (3, "Promo Code")
-    );
-    assert_eq!(
-        errors[0].message,
+        e.message,
         format!(
             "Updates the same existing code (#{}) as row 2 in this file: keep one row per existing code.",
             existing.id
         )
     );
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("0 codes created, 1 updated."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "0 codes created, 1 updated.");
     let after = codes::get(&mut f.app.conn(), f.brand.id, CodeId(existing.id)).expect("code");
     assert_eq!(after.partner_id, Some(f.p2));
     assert_eq!(after.credit_rule.as_deref(), Some("WINNER"));
@@ -1646,17 +1373,10 @@ async fn a_review_older_than_a_day_cannot_be_accepted() {
         .expect("age the review");
     let (status, page) = accept(&f.c, id).await;
     assert_eq!(status, 303);
-    assert!(
-        text_of(&page).contains("This upload is already discarded; nothing changed."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "This upload is already discarded; nothing changed.");
     assert_eq!(codes_stored(&f.app), 0);
     assert_eq!(get_upload(&f.app, &f.brand, id).status, "discarded");
-    assert_eq!(
-        count(&mut f.app.conn(), "SELECT count(*) AS n FROM upload_rows"),
-        0
-    );
+    assert_eq!(staged_stored(&f.app), 0);
 }
 
 /// An accept's staged rows are dropped after the answer; a server that
@@ -1724,7 +1444,7 @@ async fn a_large_file_is_reviewed_in_reasonable_time() {
     let id = review(&f.c, &csv, "large.csv", false).await;
     let took = started.elapsed();
     assert!(took < Duration::from_secs(30), "review took {took:?}");
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let page = f.c.ok(&format!("/uploads/{id}")).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![rows + 1, rows, 1]
@@ -1758,7 +1478,7 @@ async fn an_empty_required_cell_is_a_row_error() {
          OK8,{p},,RESTRICTED,,LI,,,,\n\
          \"   \",{p},10001,TRACKING,ALWAYS,LI,,,,\n"
     );
-    let res = upload(&f.c, csv.into_bytes(), "empty-cells.csv", false).await;
+    let res = f.c.upload(csv.into_bytes(), "empty-cells.csv", false).await;
     assert_eq!(
         res.status(),
         303,
@@ -1836,11 +1556,7 @@ async fn an_empty_required_cell_is_a_row_error() {
     );
     assert_eq!(report[3][2], "", "the empty cell stays empty");
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("1 code created."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "1 code created.");
     assert_eq!(
         code_by_value(&f.app, f.brand.id, "OK8").code_type,
         "RESTRICTED"
@@ -1860,13 +1576,9 @@ async fn upload_numbers_count_up_per_brand_without_gaps() {
     assert_eq!(first, 1);
     // Refused after the upload was begun: no data rows, and (before the fix
     // of the empty cells) a 500.
-    let res = upload(
-        &f.c,
-        format!("{HEADER}\n\n").into_bytes(),
-        "none.csv",
-        false,
-    )
-    .await;
+    let res =
+        f.c.upload(format!("{HEADER}\n\n").into_bytes(), "none.csv", false)
+            .await;
     assert_eq!(res.status(), 422);
     // Another brand uploads in between, and has its own numbers.
     let other = f.app.brand("Globex");
@@ -1884,19 +1596,15 @@ async fn upload_numbers_count_up_per_brand_without_gaps() {
     assert_eq!(theirs, 1, "the other brand's first upload");
     let second = review(&f.c, &good("NUM2"), "second.csv", false).await;
     assert_eq!(second, 2, "no gap for the refused file or the other brand");
-    let (_, page) = f.c.page("/uploads/2").await;
-    assert!(text_of(&page).contains("upload #2"), "{}", text_of(&page));
+    let page = f.c.ok("/uploads/2").await;
+    assert_says(&page, "upload #2");
     // The same number in two brands: each sees and accepts its own.
-    let (_, mine) = f.c.page("/uploads/1").await;
-    let (_, yours) = g.page("/uploads/1").await;
-    assert!(mine.contains("first.csv") && !mine.contains("globex.csv"));
-    assert!(yours.contains("globex.csv") && !yours.contains("first.csv"));
+    let mine = f.c.ok("/uploads/1").await;
+    let yours = g.ok("/uploads/1").await;
+    assert!(main_of(&mine).contains("first.csv") && !mine.contains("globex.csv"));
+    assert!(main_of(&yours).contains("globex.csv") && !yours.contains("first.csv"));
     let (_, page) = accept(&g, 1).await;
-    assert!(
-        text_of(&page).contains("1 code created."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "1 code created.");
     assert_eq!(get_upload(&f.app, &other, 1).status, "accepted");
     assert_eq!(get_upload(&f.app, &f.brand, 1).status, "reviewing");
     let theirs = code_by_value(&f.app, other.id, "THEIRS1");
@@ -1904,14 +1612,14 @@ async fn upload_numbers_count_up_per_brand_without_gaps() {
     assert_eq!(hist[0].changes["upload"][1], serde_json::json!(1));
     // Two uploads at the same time in one brand get the next two numbers.
     let (a, b) = tokio::join!(
-        upload(&f.c, good("NUM3").into_bytes(), "third.csv", false),
-        upload(&f.c, good("NUM4").into_bytes(), "fourth.csv", false)
+        f.c.upload(good("NUM3").into_bytes(), "third.csv", false),
+        f.c.upload(good("NUM4").into_bytes(), "fourth.csv", false)
     );
     assert_eq!((a.status().as_u16(), b.status().as_u16()), (303, 303));
     let mut ids = vec![upload_id_of(&a), upload_id_of(&b)];
     ids.sort();
     assert_eq!(ids, vec![3, 4]);
-    let (_, list) = f.c.page("/uploads").await;
+    let list = f.c.ok("/uploads").await;
     for n in 1..=4 {
         assert!(
             list.contains(&format!("<a href=\"/uploads/{n}\">{n}</a>")),
@@ -1942,43 +1650,13 @@ fn history_count(app: &TestApp) -> i64 {
     count(&mut app.conn(), "SELECT count(*) AS n FROM code_history")
 }
 
-/// A code made as the app makes them (the form's rules, the store's create).
-fn make_code(
-    f: &Fixture,
-    code: &str,
-    tweak: impl FnOnce(&mut promodesk::domain::code::NewCode),
-) -> i64 {
-    use promodesk::domain::code::{CodeType, CreditRule, MatchMode, NewCode};
-    let mut c = NewCode {
-        program_id: f.brand.program,
-        code: code.into(),
-        code_type: CodeType::Tracking,
-        partner_id: Some(promodesk::domain::PartnerId(f.p1)),
-        credit_rule: Some(CreditRule::Always),
-        match_mode: MatchMode::Literal,
-        deal_id: None,
-        active_start: None,
-        active_end: None,
-        time_zone: chrono_tz::America::New_York,
-        payout: None,
-        comments: String::new(),
-    };
-    tweak(&mut c);
-    let c = c.starting_now(Utc::now()).expect("a valid code");
-    let uid = user_id(&f.app, "max@acme.test");
-    codes::create(&mut f.app.conn(), f.brand.id, uid, &c)
-        .expect("create the code")
-        .0
-}
-
 /// Expires a code as the app's expire does (now; a code that has not
 /// started ends at its start).
 fn expire_code(f: &Fixture, id: i64) {
-    let uid = user_id(&f.app, "max@acme.test");
     codes::expire(
         &mut f.app.conn(),
         f.brand.id,
-        uid,
+        f.uid,
         CodeId(id),
         None,
         Utc::now(),
@@ -1998,76 +1676,65 @@ fn at(s: &str) -> chrono::DateTime<Utc> {
 /// matched code (history rows, new updated_at) even when nothing differed.
 #[actix_web::test]
 async fn an_exported_list_uploads_again_and_changes_nothing() {
-    use promodesk::domain::code::{CodeType, CreditRule, MatchMode};
+    use promodesk::domain::code::CreditRule;
     use promodesk::domain::partner::Payout;
-    use promodesk::domain::PartnerId;
     use rust_decimal::Decimal;
     let f = fixture().await;
-    let deal = promodesk::store::deals::create(
-        &mut f.app.conn(),
-        f.brand.id,
-        &promodesk::domain::deal::NewDeal {
-            program_id: f.brand.program,
-            name: "Summer Sale".into(),
-            kind: promodesk::domain::deal::DealKind::FreeShipping,
-            value: None,
-            currency: None,
-        },
-    )
-    .expect("deal");
+    let deal = f.app.deal(&f.brand, "Summer Sale").create();
+    // A TRACKING code of Coupon Planet, exact, ALWAYS, New York time.
+    let code = |value: &str| f.app.code(&f.brand, value).partner(f.p1);
     // Exact, with a deal, a payout override and comments; starts now (with
     // microseconds, as the app stores it).
-    let exact = make_code(&f, "EXACT1", |c| {
-        c.deal_id = Some(promodesk::domain::DealId(deal.id));
-        c.payout = Some(Payout::Percent(Decimal::new(125, 1)));
-        c.comments = "Thanks, partner: \"see you\"".into();
-    });
-    make_code(&f, "FLAT1", |c| {
-        c.payout = Some(Payout::Flat(Decimal::new(500, 2)));
-        c.credit_rule = Some(CreditRule::Involved);
-    });
-    make_code(&f, "^(RGX)[0-9]{3}$", |c| {
-        c.match_mode = MatchMode::Regex;
-        c.partner_id = Some(PartnerId(f.p2));
-        c.credit_rule = Some(CreditRule::Winner);
-    });
-    make_code(&f, "STAFF1", |c| {
-        c.code_type = CodeType::Restricted;
-        c.partner_id = None;
-        c.credit_rule = None;
-        c.time_zone = chrono_tz::Europe::Paris;
-        c.active_start = Some(at("2026-01-01T09:00:00+01:00"));
-        c.active_end = Some(at("2027-01-01T09:00:00+01:00"));
-    });
-    make_code(&f, "OLD1", |c| {
-        c.active_start = Some(at("2025-01-01T00:00:00-05:00"));
-        c.active_end = Some(at("2025-06-01T00:00:00-04:00"));
-    });
-    make_code(&f, "LATER1", |c| {
-        c.active_start = Some(at("2030-01-01T00:00:00-05:00"));
-    });
+    let exact = code("EXACT1")
+        .deal(deal)
+        .payout(Payout::Percent(Decimal::new(125, 1)))
+        .comments("Thanks, partner: \"see you\"")
+        .create();
+    code("FLAT1")
+        .payout(Payout::Flat(Decimal::new(500, 2)))
+        .rule(CreditRule::Involved)
+        .create();
+    f.app
+        .code(&f.brand, "^(RGX)[0-9]{3}$")
+        .regex()
+        .partner(f.p2)
+        .rule(CreditRule::Winner)
+        .create();
+    f.app
+        .code(&f.brand, "STAFF1")
+        .tz(chrono_tz::Europe::Paris)
+        .starts(at("2026-01-01T09:00:00+01:00"))
+        .ends(at("2027-01-01T09:00:00+01:00"))
+        .create();
+    code("OLD1")
+        .starts(at("2025-01-01T00:00:00-05:00"))
+        .ends(at("2025-06-01T00:00:00-04:00"))
+        .create();
+    code("LATER1")
+        .starts(at("2030-01-01T00:00:00-05:00"))
+        .create();
     // The second 01:30 of the night the clocks go back (EST, not EDT).
-    make_code(&f, "FOLD1", |c| {
-        c.active_start = Some(at("2026-11-01T01:30:00-05:00"));
-    });
+    code("FOLD1")
+        .starts(at("2026-11-01T01:30:00-05:00"))
+        .create();
     // Expired by the app: now, and before their start (end = start, whole
     // seconds and with microseconds).
-    let now_expired = make_code(&f, "EXPNOW", |_| {});
+    let now_expired = code("EXPNOW").create();
     expire_code(&f, now_expired);
-    let cancelled = make_code(&f, "CANCEL1", |c| {
-        c.active_start = Some(at("2030-02-01T00:00:00-05:00"));
-    });
+    let cancelled = code("CANCEL1")
+        .starts(at("2030-02-01T00:00:00-05:00"))
+        .create();
     expire_code(&f, cancelled);
-    let cancelled_us = make_code(&f, "CANCEL2", |c| {
-        c.active_start = Some(at("2030-03-01T10:00:00.123456+01:00"));
-        c.time_zone = chrono_tz::Europe::Paris;
-    });
+    let cancelled_us = code("CANCEL2")
+        .starts(at("2030-03-01T10:00:00.123456+01:00"))
+        .tz(chrono_tz::Europe::Paris)
+        .create();
     expire_code(&f, cancelled_us);
     // A value issued again right after its first code expired (both codes
     // may fall in the same second).
-    let reused = make_code(&f, "REUSE1", |_| {});
+    let reused = code("REUSE1").create();
     expire_code(&f, reused);
-    make_code(&f, "REUSE1", |c| c.partner_id = Some(PartnerId(f.p2)));
+    code("REUSE1").partner(f.p2).create();
     let cancelled_row =
         codes::get(&mut f.app.conn(), f.brand.id, CodeId(cancelled_us)).expect("code");
     assert_eq!(cancelled_row.active_end, cancelled_row.active_start);
@@ -2093,8 +1760,7 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
     );
 
     // Uploaded again as it is, with "update existing codes".
-    let id = review(&f.c, &exported, "export.csv", true).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &exported, "export.csv", true).await;
     assert!(
         !page.contains("<h2>Errors</h2>"),
         "{:?}",
@@ -2114,17 +1780,12 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
         ),
         vec![total, total, 0, 0, total, 0]
     );
-    assert!(
-        text_of(&page).contains("Nothing would change"),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "Nothing would change");
     let (status, page) = accept(&f.c, id).await;
     assert_eq!(status, 303);
-    assert!(
-        text_of(&page).contains(&format!("0 codes created, 0 updated, {total} unchanged.")),
-        "{}",
-        text_of(&page)
+    assert_says(
+        &page,
+        &format!("0 codes created, 0 updated, {total} unchanged."),
     );
     assert_eq!(get_upload(&f.app, &f.brand, id).status, "accepted");
     assert_eq!(
@@ -2140,8 +1801,7 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
 
     // Without "update existing codes" every row is a conflict: nothing is
     // created twice (regex codes and codes that never began included).
-    let id = review(&f.c, &exported, "export-again.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (_, page) = reviewed(&f.c, &exported, "export-again.csv", false).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "To create", "With errors"]),
         vec![total, 0, 0, total]
@@ -2177,8 +1837,7 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
     }
     let changed = String::from_utf8(w.into_inner().expect("csv")).expect("utf8");
     let old = codes::get(&mut f.app.conn(), f.brand.id, CodeId(exact)).expect("code");
-    let id = review(&f.c, &changed, "export-changed.csv", true).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &changed, "export-changed.csv", true).await;
     assert_eq!(
         counts(
             &page,
@@ -2191,13 +1850,9 @@ async fn an_exported_list_uploads_again_and_changes_nothing() {
         "the changed row is marked"
     );
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains(&format!(
-            "0 codes created, 1 updated, {} unchanged.",
-            total - 1
-        )),
-        "{}",
-        text_of(&page)
+    assert_says(
+        &page,
+        &format!("0 codes created, 1 updated, {} unchanged.", total - 1),
     );
     let new = codes::get(&mut f.app.conn(), f.brand.id, CodeId(exact)).expect("code");
     assert_eq!(new.partner_id, Some(f.p2));
@@ -2234,8 +1889,7 @@ async fn a_new_code_must_end_after_it_starts() {
          PAST1,{p},10001,TRACKING,ALWAYS,LI,,,2020-01-01,\n\
          FINE1,{p},10001,TRACKING,ALWAYS,LI,,2026-07-02,2026-07-03,\n"
     );
-    let id = review(&f.c, &csv, "ends.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "ends.csv", false).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![4, 1, 3]
@@ -2268,11 +1922,7 @@ async fn a_new_code_must_end_after_it_starts() {
         ]
     );
     let (_, page) = accept(&f.c, id).await;
-    assert!(
-        text_of(&page).contains("1 code created."),
-        "{}",
-        text_of(&page)
-    );
+    assert_says(&page, "1 code created.");
 }
 
 /// The review's preview did not say whom a code credits (no partner, no
@@ -2282,19 +1932,8 @@ async fn a_new_code_must_end_after_it_starts() {
 async fn the_review_names_partners_and_deals_and_deal_id_takes_a_name() {
     let f = fixture().await;
     let p = f.program();
-    let deal = promodesk::store::deals::create(
-        &mut f.app.conn(),
-        f.brand.id,
-        &promodesk::domain::deal::NewDeal {
-            program_id: f.brand.program,
-            name: "Summer Sale".into(),
-            kind: promodesk::domain::deal::DealKind::FreeShipping,
-            value: None,
-            currency: None,
-        },
-    )
-    .expect("deal");
-    let d = deal.id;
+    let deal = f.app.deal(&f.brand, "Summer Sale").create();
+    let d = deal;
     let csv = format!(
         "{HEADER}\n\
          NAMED1,{p},10001,TRACKING,ALWAYS,LI, summer SALE ,,,\n\
@@ -2302,8 +1941,7 @@ async fn the_review_names_partners_and_deals_and_deal_id_takes_a_name() {
          BAD1,{p},10001,TRACKING,ALWAYS,LI,Winter Sale,,,\n\
          NONE1,{p},,RESTRICTED,,LI,,,,\n"
     );
-    let id = review(&f.c, &csv, "deals.csv", false).await;
-    let (_, page) = f.c.page(&format!("/uploads/{id}")).await;
+    let (id, page) = reviewed(&f.c, &csv, "deals.csv", false).await;
     assert_eq!(
         counts(&page, &["Rows", "Valid", "With errors"]),
         vec![4, 3, 1]
@@ -2318,19 +1956,14 @@ async fn the_review_names_partners_and_deals_and_deal_id_takes_a_name() {
         }]
     );
     // The preview: a Partner and a Deal column, by name.
-    let preview = page
-        .split("<h2>First valid rows</h2>")
-        .nth(1)
-        .expect("the preview");
-    let head = preview.split("</thead>").next().unwrap_or("");
+    let preview = section(&page, "<h2>First valid rows</h2>").expect("the preview");
+    let head = table_head(preview);
     assert!(
         head.contains(">Partner</th>") && head.contains(">Deal</th>"),
         "{head}"
     );
     let row_of = |code: &str| -> String {
-        preview
-            .split("<tr>")
-            .find(|tr| tr.contains(&format!(">{code}</td>")))
+        row_with(preview, code)
             .map(text_of)
             .unwrap_or_else(|| panic!("no preview row for {code}"))
     };
@@ -2353,10 +1986,6 @@ async fn the_review_names_partners_and_deals_and_deal_id_takes_a_name() {
     assert_eq!(code_by_value(&f.app, f.brand.id, "NAMED1").deal_id, Some(d));
     assert_eq!(code_by_value(&f.app, f.brand.id, "NUM1").deal_id, Some(d));
     // The column help says what the column takes.
-    let (_, form) = f.c.page("/uploads/new").await;
-    assert!(
-        text_of(&form).contains("a deal of the program: its id or its name"),
-        "{}",
-        text_of(&form)
-    );
+    let form = f.c.ok("/uploads/new").await;
+    assert_says(&form, "a deal of the program: its id or its name");
 }
