@@ -57,8 +57,8 @@
 //! * `CurrencyCode` or `Currency`: an ISO 4217 code ([`currency_code`]), any case; else the
 //!   program's currency.
 //! * `EventTypeId` or `ActionTrackerId` (the same field), else `EventTypeCode`: the event type,
-//!   text of at most 64 characters (not checked against the program: one event type per
-//!   program for now).
+//!   at most 64 characters, no control characters (not checked against the program: one event
+//!   type per program for now).
 //! * Item lines `ItemSku{n}`, `ItemCategory{n}`, `ItemName{n}`, `ItemQuantity{n}`,
 //!   `ItemPrice{n}`, `ItemSubTotal{n}`, `ItemPromoCode{n}` for n = 1 to [`MAX_ITEMS`]; the
 //!   unindexed names are line 1; the legacy `Sku{n}`, `Category{n}`, `Quantity{n}`,
@@ -212,6 +212,16 @@ impl RawField<'_> {
 #[derive(Debug, Clone, Default)]
 pub struct RawFields<'a> {
     fields: Vec<RawField<'a>>,
+    /// False when no name or value can hold a NUL (none in the raw text, no `%00`, no
+    /// `\u0000`): then `parse` need not look for one in each field.
+    nul_possible: bool,
+}
+
+/// True when text decoded from `raw` (form or JSON) may contain a NUL character.
+fn nul_possible(raw: &[u8]) -> bool {
+    raw.contains(&0)
+        || raw.windows(3).any(|w| w == b"%00")
+        || raw.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
 }
 
 /// The media type of a `Content-Type` header, without parameters, in lower case.
@@ -330,7 +340,10 @@ impl<'a> RawFields<'a> {
                 });
             }
         }
-        Ok(RawFields { fields })
+        Ok(RawFields {
+            fields,
+            nul_possible: nul_possible(body) || nul_possible(query.as_bytes()),
+        })
     }
 
     /// The fields, in order.
@@ -428,7 +441,7 @@ impl<'a> RawFields<'a> {
                      remove it.",
                 )
             };
-            if name.contains('\0') {
+            if self.nul_possible && name.contains('\0') {
                 errors.push(nul());
                 refuse(f.key);
                 continue;
@@ -450,7 +463,7 @@ impl<'a> RawFields<'a> {
                     continue;
                 }
             };
-            if value.contains('\0') {
+            if self.nul_possible && value.contains('\0') {
                 errors.push(nul());
                 refuse(f.key);
                 continue;
@@ -564,11 +577,11 @@ impl<'a> RawFields<'a> {
         let event_type = s
             .event_type_id
             .or(s.event_type_code)
-            .and_then(|v| text(v, MAX_EVENT_TYPE_CHARS, &mut errors))
+            .and_then(|v| identifier(v, MAX_EVENT_TYPE_CHARS, &mut errors))
             .map(str::to_owned);
         if let (Some(_), Some(code)) = (s.event_type_id, s.event_type_code) {
             // Stored is the id; the code is still checked.
-            text(code, MAX_EVENT_TYPE_CHARS, &mut errors);
+            identifier(code, MAX_EVENT_TYPE_CHARS, &mut errors);
         }
 
         // Promo codes: every occurrence, in order.
@@ -741,14 +754,7 @@ fn push_pairs<'a>(
     text: &'a str,
     source: Source,
 ) -> Result<(), FieldError> {
-    let pairs = form::parse_pairs(text).map_err(|e| {
-        FieldError::new(
-            &e.name,
-            "Not UTF-8 text once percent-decoded: percent-encode the UTF-8 bytes of the text.",
-        )
-    })?;
-    fields.reserve(pairs.len());
-    for (name, value) in pairs {
+    form::parse_pairs(text, |name, value| {
         let key = classify(&name);
         fields.push(RawField {
             name,
@@ -756,8 +762,13 @@ fn push_pairs<'a>(
             source,
             key,
         });
-    }
-    Ok(())
+    })
+    .map_err(|e| {
+        FieldError::new(
+            &e.name,
+            "Not UTF-8 text once percent-decoded: percent-encode the UTF-8 bytes of the text.",
+        )
+    })
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,11 +15,11 @@ pub(super) struct NotUtf8 {
     pub name: String,
 }
 
-/// A decoded name and value.
-pub(super) type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
-
-pub(super) fn parse_pairs(s: &str) -> Result<Vec<Pair<'_>>, NotUtf8> {
-    let mut out = Vec::with_capacity(s.len() / 12 + 1);
+/// Hands each decoded name and value of `s` to `each`, in order.
+pub(super) fn parse_pairs<'a>(
+    s: &'a str,
+    mut each: impl FnMut(Cow<'a, str>, Cow<'a, str>),
+) -> Result<(), NotUtf8> {
     for pair in s.split('&') {
         if pair.is_empty() {
             continue;
@@ -30,9 +30,9 @@ pub(super) fn parse_pairs(s: &str) -> Result<Vec<Pair<'_>>, NotUtf8> {
         };
         let name = decode(name).ok_or_else(not_utf8)?;
         let value = decode(value).ok_or_else(not_utf8)?;
-        out.push((name, value));
+        each(name, value);
     }
-    Ok(out)
+    Ok(())
 }
 
 fn hex(c: u8) -> Option<u8> {
@@ -80,9 +80,17 @@ fn decode(s: &str) -> Option<Cow<'_, str>> {
 mod tests {
     use super::*;
 
+    type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+    fn pairs(s: &str) -> Result<Vec<Pair<'_>>, NotUtf8> {
+        let mut out = Vec::new();
+        parse_pairs(s, |n, v| out.push((n, v)))?;
+        Ok(out)
+    }
+
     #[test]
     fn decodes_like_a_browser() {
-        let p = parse_pairs("a=1&&b=x+y%20z&c&d=%zz%4&e=%C3%A9&=v&f==").unwrap();
+        let p = pairs("a=1&&b=x+y%20z&c&d=%zz%4&e=%C3%A9&=v&f==").unwrap();
         let p: Vec<(&str, &str)> = p.iter().map(|(k, v)| (k.as_ref(), v.as_ref())).collect();
         assert_eq!(
             p,
@@ -97,15 +105,15 @@ mod tests {
             ]
         );
         assert!(matches!(
-            &parse_pairs("OrderId=A1").unwrap()[0].1,
+            &pairs("OrderId=A1").unwrap()[0].1,
             Cow::Borrowed("A1")
         ));
         assert_eq!(
-            parse_pairs("OrderId=%E9t%E9").unwrap_err(),
+            pairs("OrderId=%E9t%E9").unwrap_err(),
             NotUtf8 {
                 name: "OrderId".into()
             }
         );
-        assert!(parse_pairs("").unwrap().is_empty());
+        assert!(pairs("").unwrap().is_empty());
     }
 }

@@ -144,6 +144,13 @@ pub(super) fn classify(name: &str) -> Key {
     if b.is_empty() || b.len() > 40 {
         return Key::Unknown;
     }
+    // Every name read starts with one of these letters (most unknown names are out here).
+    if !matches!(
+        b[0].to_ascii_lowercase(),
+        b'a' | b'c' | b'e' | b'i' | b'o' | b'p' | b'q' | b's'
+    ) {
+        return Key::Unknown;
+    }
     for (n, k) in KNOWN {
         if n.len() == b.len() && eq_ci(b, n) {
             return Key::Known(*k);
@@ -217,6 +224,20 @@ mod tests {
         ];
         for (name, key) in cases {
             assert_eq!(classify(name), *key, "{name}");
+        }
+        for (n, k) in KNOWN {
+            assert_eq!(classify(n), Key::Known(*k), "{n}");
+            assert_eq!(classify(&n.to_ascii_lowercase()), Key::Known(*k), "{n}");
+        }
+        for (prefix, field, unindexed) in ITEM_PREFIXES {
+            assert_eq!(
+                classify(&format!("{prefix}12")),
+                Key::Item(*field, Some(12)),
+                "{prefix}"
+            );
+            if *unindexed {
+                assert_eq!(classify(prefix), Key::Item(*field, None), "{prefix}");
+            }
         }
         assert_eq!(Known::Oid.logical().name(), "OrderId");
         assert_eq!(Known::ActionTrackerId.logical(), Known::EventTypeId);

@@ -613,6 +613,7 @@ fn every_error_names_its_field() {
         ("CampaignId=1&OrderId=A%00B&EventDate=NOW".into(), "OrderId", "Contains a NUL character"),
         (format!("{BASE}&Note=a%00"), "Note", "Contains a NUL character"),
         (format!("{BASE}&a%00b=1"), "a\u{fffd}b", "Contains a NUL character"),
+        (format!("{BASE}&Note=a\0b"), "Note", "Contains a NUL character"),
         ("CampaignId=1&OrderId=A%0AB&EventDate=NOW".into(), "OrderId", "May not contain control characters"),
         (format!("{BASE}&ClickId=a%09b"), "ClickId", "May not contain control characters"),
     ];
