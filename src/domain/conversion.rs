@@ -219,9 +219,12 @@ pub struct RawFields<'a> {
 
 /// True when text decoded from `raw` (form or JSON) may contain a NUL character.
 fn nul_possible(raw: &[u8]) -> bool {
-    raw.contains(&0)
-        || raw.windows(3).any(|w| w == b"%00")
-        || raw.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+    (0..raw.len()).any(|i| match raw[i] {
+        0 => true,
+        b'%' => raw[i + 1..].starts_with(b"00"),
+        b'\\' => raw[i + 1..].starts_with(b"u0000"),
+        _ => false,
+    })
 }
 
 /// The media type of a `Content-Type` header, without parameters, in lower case.

@@ -145,20 +145,19 @@ pub(super) fn classify(name: &str) -> Key {
         return Key::Unknown;
     }
     // Every name read starts with one of these letters (most unknown names are out here).
-    if !matches!(
-        b[0].to_ascii_lowercase(),
-        b'a' | b'c' | b'e' | b'i' | b'o' | b'p' | b'q' | b's'
-    ) {
+    let first = b[0].to_ascii_lowercase();
+    if !matches!(first, b'a' | b'c' | b'e' | b'i' | b'o' | b'p' | b'q' | b's') {
         return Key::Unknown;
     }
+    let starts = |n: &str| n.as_bytes()[0].to_ascii_lowercase() == first;
     for (n, k) in KNOWN {
-        if n.len() == b.len() && eq_ci(b, n) {
+        if n.len() == b.len() && starts(n) && eq_ci(b, n) {
             return Key::Known(*k);
         }
     }
     for (prefix, field, unindexed) in ITEM_PREFIXES {
         let p = prefix.len();
-        if b.len() < p || !eq_ci(&b[..p], prefix) {
+        if b.len() < p || !starts(prefix) || !eq_ci(&b[..p], prefix) {
             continue;
         }
         let digits = &b[p..];

@@ -916,3 +916,53 @@ fn reference_submission_payloads() {
     assert_eq!(c.items[0].sku.as_deref(), Some("sBTCUSDT"));
     assert_eq!(c.sale_amount, Decimal::ZERO);
 }
+
+#[test]
+fn nul_characters_are_refused_wherever_they_come_from() {
+    let cases: &[(Option<&str>, &str, &str, &str)] = &[
+        (
+            FORM,
+            "CampaignId=1&OrderId=A%00&EventDate=NOW",
+            "",
+            "OrderId",
+        ),
+        (
+            FORM,
+            "CampaignId=1&OrderId=A\0&EventDate=NOW",
+            "",
+            "OrderId",
+        ),
+        (None, "", "CampaignId=1&OrderId=A&EventDate=NOW&X=%00", "X"),
+        (
+            JSON,
+            r#"{"CampaignId":1,"OrderId":"A","EventDate":"NOW","X\u0000":1}"#,
+            "",
+            "X\u{fffd}",
+        ),
+        (
+            JSON,
+            r#"{"CampaignId":1,"OrderId":"A","EventDate":"NOW","X":"\u0000"}"#,
+            "",
+            "X",
+        ),
+        (
+            JSON,
+            r#"{"CampaignId":1,"OrderId":"A","EventDate":"NOW","X":null}"#,
+            "Y=%00",
+            "Y",
+        ),
+    ];
+    for (ct, body, query, field) in cases {
+        let e = errors(req(*ct, body, query));
+        assert_eq!(e.len(), 1, "{body} {query}: {e:?}");
+        assert_eq!(e[0].field, *field, "{body} {query}");
+        assert!(e[0].message.contains("NUL"), "{body}");
+    }
+    // Escaped in a nested value, it is only text (`\u0000` spelled out): stored as is.
+    let c = ok(req(
+        JSON,
+        r#"{"CampaignId":1,"OrderId":"A","EventDate":"NOW","X":["\u0000"]}"#,
+        "",
+    ));
+    assert_eq!(pairs(&c.payload)[3].1.as_deref(), Some(r#"["\u0000"]"#));
+}
