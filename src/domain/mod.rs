@@ -8,6 +8,7 @@ pub mod matcher;
 pub mod money;
 pub mod partner;
 pub mod program;
+pub mod token;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
