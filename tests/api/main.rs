@@ -12,6 +12,7 @@ mod helpers;
 mod layout;
 mod not_found;
 mod partners;
+mod program_settings;
 mod schema;
 mod security;
 mod settings;
