@@ -112,12 +112,15 @@ mod tests {
     #[test]
     fn currencies_are_iso_4217_codes_in_upper_case() {
         assert!(CURRENCIES.windows(2).all(|w| w[0] < w[1]), "sorted, unique");
-        assert!(CURRENCIES.iter().all(|c| c.len() == 3
-            && c.bytes().all(|b| b.is_ascii_uppercase())));
+        assert!(CURRENCIES
+            .iter()
+            .all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())));
         for c in ["USD", "EUR", "JPY", "KWD", "CLF", "XOF", "AED", "ZWL"] {
             assert!(is_currency(c), "{c}");
         }
-        for c in ["usd", "XYZ", "ABC", "XAU", "XTS", "XXX", "US", "USDD", "", " USD"] {
+        for c in [
+            "usd", "XYZ", "ABC", "XAU", "XTS", "XXX", "US", "USDD", "", " USD",
+        ] {
             assert!(!is_currency(c), "{c}");
         }
         // Every currency with other decimals than 2 is known.

@@ -60,7 +60,8 @@ pub const LANDING_URL_CHARS: usize = 2000;
 /// ASCII form, spaces refused, other characters percent-encoded), so that a
 /// tracking link can redirect to it as it is.
 pub fn landing_url(raw: &str) -> Result<String, &'static str> {
-    const FULL: &str = "A full web address starting with https://, such as https://shop.example.com/";
+    const FULL: &str =
+        "A full web address starting with https://, such as https://shop.example.com/";
     let raw = raw.trim();
     let lower = raw.get(..8).unwrap_or(raw).to_ascii_lowercase();
     let authority = if lower.starts_with("https://") {
@@ -213,12 +214,21 @@ mod tests {
         for (raw, kept) in [
             ("https://shop.example/", "https://shop.example/"),
             ("  https://shop.example ", "https://shop.example/"),
-            ("HTTPS://Shop.Example/Path?q=1", "https://shop.example/Path?q=1"),
+            (
+                "HTTPS://Shop.Example/Path?q=1",
+                "https://shop.example/Path?q=1",
+            ),
             ("http://127.0.0.1:8080/x", "http://127.0.0.1:8080/x"),
             ("https://[::1]/", "https://[::1]/"),
-            ("https://bücher.example/ä", "https://xn--bcher-kva.example/%C3%A4"),
+            (
+                "https://bücher.example/ä",
+                "https://xn--bcher-kva.example/%C3%A4",
+            ),
             ("https://a.co", "https://a.co/"),
-            ("https://shop.example/landing#top", "https://shop.example/landing#top"),
+            (
+                "https://shop.example/landing#top",
+                "https://shop.example/landing#top",
+            ),
         ] {
             assert_eq!(landing_url(raw).as_deref(), Ok(kept), "{raw}");
         }
@@ -260,7 +270,9 @@ mod tests {
             ..Default::default()
         };
         let e = f.parse().expect_err("unknown");
-        assert!(e.get("currency").is_some_and(|m| m.contains("ABC is not an ISO 4217 currency")));
+        assert!(e
+            .get("currency")
+            .is_some_and(|m| m.contains("ABC is not an ISO 4217 currency")));
         f.currency = " jpy ".into();
         assert_eq!(f.parse().map(|p| p.currency).as_deref(), Ok("JPY"));
     }

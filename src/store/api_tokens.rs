@@ -185,13 +185,13 @@ pub fn authenticate(
         ))
         .load(conn)?;
     let found = token::find(token, rows.iter().map(|r| &r.3[..]));
-    Ok(found.and_then(|i| rows.into_iter().nth(i)).map(
-        |(brand, id, name, _)| ApiPrincipal {
+    Ok(found
+        .and_then(|i| rows.into_iter().nth(i))
+        .map(|(brand, id, name, _)| ApiPrincipal {
             brand: BrandId(brand),
             token_id: TokenId(id),
             token_name: name,
-        },
-    ))
+        }))
 }
 
 /// Records that a token was used now, unless that was recorded less than a

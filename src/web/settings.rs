@@ -8,9 +8,9 @@ use crate::domain::forms::FieldErrors;
 use crate::domain::program::{time_zones, ProgramForm};
 use crate::domain::token::{TokenForm, TokenId};
 use crate::domain::{ProgramId, Role};
+use crate::store::accounts;
 use crate::store::api_tokens::{self, NewToken, Revoked, TokenRow};
 use crate::store::programs::{self, Program};
-use crate::store::accounts;
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
@@ -159,7 +159,11 @@ async fn create_token(
         }
     };
     let (brand, by) = (user.brand(), user.id());
-    match db(&state, move |c| api_tokens::create(c, brand, Some(by), &name)).await {
+    match db(&state, move |c| {
+        api_tokens::create(c, brand, Some(by), &name)
+    })
+    .await
+    {
         Ok(t) => {
             tracing::info!(brand = %brand, token_id = %t.id, "API token created");
             index_page(

@@ -142,13 +142,18 @@ async fn a_token_needs_a_name_of_at_most_100_characters() {
     assert_eq!(res.status(), 422);
     let body = res.text().await.expect("body");
     assert!(body.contains("At most 100 characters."), "{body}");
-    assert!(body.contains(&format!("value=\"{long}\"")), "kept in the field");
+    assert!(
+        body.contains(&format!("value=\"{long}\"")),
+        "kept in the field"
+    );
     // No name field at all: the same message, not a 400.
     let res = c.post("/settings/tokens", &[]).await;
     assert_eq!(res.status(), 422);
     assert!(stored(&app, &brand).is_empty());
     // 100 characters are fine.
-    let res = c.post("/settings/tokens", &[("name", &"y".repeat(100))]).await;
+    let res = c
+        .post("/settings/tokens", &[("name", &"y".repeat(100))])
+        .await;
     assert_eq!(res.status(), 200);
     assert_eq!(stored(&app, &brand).len(), 1);
 }
@@ -178,9 +183,7 @@ async fn only_admins_create_or_revoke_tokens_or_see_their_forms() {
             body.contains("needs the admin role") && !body.contains("id=\"auth-token\""),
             "{body}"
         );
-        let res = c
-            .post(&format!("/settings/tokens/{id}/revoke"), &[])
-            .await;
+        let res = c.post(&format!("/settings/tokens/{id}/revoke"), &[]).await;
         assert_eq!(res.status(), 403, "{email}");
     }
     let rows = stored(&app, &brand);
@@ -229,9 +232,7 @@ async fn a_revoked_token_stops_working_and_other_brands_tokens_are_not_found() {
 
     // Another brand's admin cannot revoke it: not found, still live.
     let oz = app.login("oz@other.test").await;
-    let res = oz
-        .post(&format!("/settings/tokens/{id}/revoke"), &[])
-        .await;
+    let res = oz.post(&format!("/settings/tokens/{id}/revoke"), &[]).await;
     assert_eq!(res.status(), 404);
     let (status, theirs) = oz.page("/settings").await;
     assert_eq!(status, 200);
@@ -287,14 +288,8 @@ async fn authentication_needs_the_brands_sid_and_one_of_its_live_tokens() {
             .expect("query")
             .map(|p| (p.brand, p.token_id, p.token_name))
     };
-    assert_eq!(
-        auth(&mut c, &sid_a, &t1),
-        Some((acme.id, a1, "One".into()))
-    );
-    assert_eq!(
-        auth(&mut c, &sid_a, &t2),
-        Some((acme.id, a2, "Two".into()))
-    );
+    assert_eq!(auth(&mut c, &sid_a, &t1), Some((acme.id, a1, "One".into())));
+    assert_eq!(auth(&mut c, &sid_a, &t2), Some((acme.id, a2, "Two".into())));
     assert_eq!(auth(&mut c, &sid_b, &tb).map(|p| p.0), Some(other.id));
     // Another brand's token with this SID, this token with another SID.
     assert_eq!(auth(&mut c, &sid_a, &tb), None);

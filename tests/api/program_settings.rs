@@ -185,15 +185,39 @@ async fn bad_program_settings_are_refused_beside_their_field() {
         ("currency", "E1R", "three-letter ISO 4217 code"),
         ("currency", "", "three-letter ISO 4217 code"),
         ("currency", "ABC", "not an ISO 4217 currency"),
-        ("landing_url", "javascript:alert(1)", "starting with https://"),
+        (
+            "landing_url",
+            "javascript:alert(1)",
+            "starting with https://",
+        ),
         ("landing_url", "shop.example", "starting with https://"),
-        ("landing_url", "ftp://shop.example/", "starting with https://"),
+        (
+            "landing_url",
+            "ftp://shop.example/",
+            "starting with https://",
+        ),
         ("landing_url", "https://", "starting with https://"),
         ("landing_url", "https:///path", "starting with https://"),
-        ("landing_url", "https://shop example/", "starting with https://"),
-        ("landing_url", "https://\"><b>x</b>", "starting with https://"),
-        ("landing_url", "https://sh<op.example/", "starting with https://"),
-        ("landing_url", "https://ann:secret@shop.example/", "user name"),
+        (
+            "landing_url",
+            "https://shop example/",
+            "starting with https://",
+        ),
+        (
+            "landing_url",
+            "https://\"><b>x</b>",
+            "starting with https://",
+        ),
+        (
+            "landing_url",
+            "https://sh<op.example/",
+            "starting with https://",
+        ),
+        (
+            "landing_url",
+            "https://ann:secret@shop.example/",
+            "user name",
+        ),
         ("referral_window_days", "0", "from 1 to 365"),
         ("referral_window_days", "366", "from 1 to 365"),
         ("referral_window_days", "-5", "from 1 to 365"),
@@ -210,7 +234,9 @@ async fn bad_program_settings_are_refused_beside_their_field() {
         let body = res.text().await.expect("body");
         // The message sits in the field's own block.
         let at = body
-            .find(&format!("<div class=\"field has-error\">\n      <label for=\"{field}\""))
+            .find(&format!(
+                "<div class=\"field has-error\">\n      <label for=\"{field}\""
+            ))
             .unwrap_or_else(|| panic!("{field}={value}: no error on the field: {body}"));
         let block = &body[at..];
         let block = &block[..block.find("</div>").expect("end of field")];
