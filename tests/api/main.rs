@@ -2,6 +2,7 @@
 
 mod api_auth;
 mod api_tokens;
+mod api_tokens_browser;
 mod auth;
 mod browser;
 mod codes;
