@@ -99,16 +99,18 @@ pub fn create(
     })
 }
 
+type ListRow = (
+    i64,
+    String,
+    DateTime<Utc>,
+    Option<String>,
+    Option<DateTime<Utc>>,
+    Option<DateTime<Utc>>,
+);
+
 /// The brand's tokens: live ones first, newest first.
 pub fn list(conn: &mut PgConnection, brand: BrandId) -> StoreResult<Vec<TokenRow>> {
-    let rows: Vec<(
-        i64,
-        String,
-        DateTime<Utc>,
-        Option<String>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    )> = api_tokens::table
+    let rows: Vec<ListRow> = api_tokens::table
         .left_join(
             users::table.on(users::brand_id
                 .eq(api_tokens::brand_id)

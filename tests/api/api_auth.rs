@@ -239,11 +239,7 @@ async fn missing_or_malformed_credentials_are_refused_with_a_challenge() {
         format!("Basic {}", b64(format!(":{token}").as_bytes())).into_bytes(),
         format!("Basic {}", b64(format!("{sid}:").as_bytes())).into_bytes(),
         // Not UTF-8 once decoded, or not even text.
-        format!(
-            "Basic {}",
-            b64(&[&sid.as_bytes()[..], b":\xff\xfe"].concat())
-        )
-        .into_bytes(),
+        format!("Basic {}", b64(&[sid.as_bytes(), b":\xff\xfe"].concat())).into_bytes(),
         b"Basic \xff\xfe\xfd".to_vec(),
         // The token alone, or the SID and token the wrong way round.
         format!("Basic {}", b64(format!("{token}:{sid}").as_bytes())).into_bytes(),

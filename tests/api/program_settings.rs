@@ -241,7 +241,7 @@ async fn bad_program_settings_are_refused_beside_their_field() {
         let block = &body[at..];
         let block = &block[..block.find("</div>").expect("end of field")];
         assert!(
-            block.contains(&format!("<p class=\"error\">")) && block.contains(message),
+            block.contains("<p class=\"error\">") && block.contains(message),
             "{field}={value}: {block}"
         );
         // The refused value is shown again (escaped).
