@@ -7,7 +7,6 @@ diesel::table! {
         id -> Int8,
         name -> Text,
         api_account_sid -> Text,
-        api_token_hash -> Nullable<Text>,
         created_at -> Timestamptz,
         lists_version -> Int8,
     }
@@ -242,6 +241,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    api_tokens (brand_id, id) {
+        brand_id -> Int8,
+        id -> Int8,
+        name -> Text,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        created_by -> Nullable<Int8>,
+        last_used_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     brands,
     users,
@@ -258,4 +270,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     upload_error_rows,
     upload_rows,
     alerts,
+    api_tokens,
 );

@@ -9,6 +9,7 @@ pub mod matcher;
 pub mod money;
 pub mod partner;
 pub mod program;
+pub mod token;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -17,6 +17,33 @@ pub fn minor_units(currency: &str) -> u32 {
     }
 }
 
+/// The ISO 4217 codes of currencies money can be in (current, plus the
+/// few replaced since 2023 that older systems still send): not the codes of
+/// metals (XAU), testing (XTS), "no currency" (XXX) or accounting units
+/// (XDR, XB*). Sorted, for the binary search.
+const CURRENCIES: &[&str] = &[
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BOV", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD",
+    "CAD", "CDF", "CHE", "CHF", "CHW", "CLF", "CLP", "CNY", "COP", "COU", "CRC", "CUC", "CUP",
+    "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP",
+    "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ", "GYD", "HKD", "HNL", "HRK", "HTG", "HUF", "IDR",
+    "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD", "JPY", "KES", "KGS", "KHR", "KMF", "KPW",
+    "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR", "LRD", "LSL", "LYD", "MAD", "MDL", "MGA",
+    "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR", "MWK", "MXN", "MXV", "MYR", "MZN", "NAD",
+    "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN", "PGK", "PHP", "PKR", "PLN", "PYG",
+    "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR", "SDG", "SEK", "SGD", "SHP", "SLE",
+    "SLL", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB", "TJS", "TMT", "TND", "TOP",
+    "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "USN", "UYI", "UYU", "UYW", "UZS", "VED",
+    "VES", "VND", "VUV", "WST", "XAF", "XCD", "XCG", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWG",
+    "ZWL",
+];
+
+/// True for the code of a currency money can be in (ISO 4217), in upper
+/// case as stored: "USD", not "usd" or "XYZ".
+pub fn is_currency(code: &str) -> bool {
+    CURRENCIES.binary_search(&code).is_ok()
+}
+
 /// `amount` with thousands separators and exactly `decimals` decimals,
 /// rounded half away from zero: "1,234,567.80".
 pub fn format_amount(amount: Decimal, decimals: u32) -> String {
@@ -80,6 +107,26 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).expect("decimal")
+    }
+
+    #[test]
+    fn currencies_are_iso_4217_codes_in_upper_case() {
+        assert!(CURRENCIES.windows(2).all(|w| w[0] < w[1]), "sorted, unique");
+        assert!(CURRENCIES
+            .iter()
+            .all(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())));
+        for c in ["USD", "EUR", "JPY", "KWD", "CLF", "XOF", "AED", "ZWL"] {
+            assert!(is_currency(c), "{c}");
+        }
+        for c in [
+            "usd", "XYZ", "ABC", "XAU", "XTS", "XXX", "US", "USDD", "", " USD",
+        ] {
+            assert!(!is_currency(c), "{c}");
+        }
+        // Every currency with other decimals than 2 is known.
+        for c in ["JPY", "KRW", "BHD", "KWD", "CLF", "UYW", "XPF"] {
+            assert!(is_currency(c) && minor_units(c) != 2, "{c}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Programs (campaigns) and their tracking settings.
 
 use super::forms::{required_text, FieldErrors};
+use super::money::is_currency;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -50,6 +51,63 @@ pub fn time_zones() -> &'static [&'static str] {
     })
 }
 
+/// The longest landing URL kept.
+pub const LANDING_URL_CHARS: usize = 2000;
+
+/// A program's landing URL as kept: a full `http(s)://` address of a host
+/// (a domain name or an IP address), without a user name or password,
+/// normalized (lower-case scheme and host, international names in their
+/// ASCII form, spaces refused, other characters percent-encoded), so that a
+/// tracking link can redirect to it as it is.
+pub fn landing_url(raw: &str) -> Result<String, &'static str> {
+    const FULL: &str =
+        "A full web address starting with https://, such as https://shop.example.com/";
+    let raw = raw.trim();
+    let lower = raw.get(..8).unwrap_or(raw).to_ascii_lowercase();
+    let authority = if lower.starts_with("https://") {
+        &raw[8..]
+    } else if lower.starts_with("http://") {
+        &raw[7..]
+    } else {
+        return Err(FULL);
+    };
+    // (A browser would read "https:///shop" as the host "shop".)
+    if authority.starts_with(['/', '\\'])
+        || raw.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(FULL);
+    }
+    if raw.chars().count() > LANDING_URL_CHARS {
+        return Err("At most 2,000 characters.");
+    }
+    let url = url::Url::parse(raw).map_err(|_| FULL)?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(FULL);
+    }
+    let host_ok = match url.host() {
+        Some(url::Host::Domain(d)) => {
+            !d.is_empty()
+                && d.split('.').all(|label| {
+                    !label.is_empty()
+                        && !label.starts_with('-')
+                        && !label.ends_with('-')
+                        && label
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                })
+        }
+        Some(url::Host::Ipv4(_)) | Some(url::Host::Ipv6(_)) => true,
+        None => false,
+    };
+    if !host_ok {
+        return Err(FULL);
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("A web address without a user name or password.");
+    }
+    Ok(url.to_string())
+}
+
 fn days(errors: &mut FieldErrors, field: &'static str, raw: &str, default: i32, min: i32) -> i32 {
     let raw = raw.trim();
     if raw.is_empty() {
@@ -84,14 +142,19 @@ impl ProgramForm {
                 "currency",
                 "A three-letter ISO 4217 code such as USD or EUR.",
             );
+        } else if !is_currency(&currency) {
+            errors.add(
+                "currency",
+                format!("{currency} is not an ISO 4217 currency; use a code such as USD or EUR."),
+            );
         }
-        let landing_url = self.landing_url.trim().to_string();
-        if !(landing_url.starts_with("https://") || landing_url.starts_with("http://"))
-            || landing_url.len() < 11
-            || landing_url.chars().any(char::is_whitespace)
-        {
-            errors.add("landing_url", "A full web address starting with https://");
-        }
+        let landing_url = match landing_url(&self.landing_url) {
+            Ok(url) => url,
+            Err(message) => {
+                errors.add("landing_url", message);
+                self.landing_url.trim().to_string()
+            }
+        };
         let referral_window_days = days(
             &mut errors,
             "referral_window_days",
@@ -144,6 +207,74 @@ mod tests {
         assert!(zones.contains(&"UTC") && zones.contains(&"America/New_York"));
         assert!(!zones.contains(&"EST"), "abbreviations are not offered");
         assert!(zones.iter().all(|z| parse_time_zone(z).is_some()));
+    }
+
+    #[test]
+    fn landing_urls_are_full_addresses_of_a_host() {
+        for (raw, kept) in [
+            ("https://shop.example/", "https://shop.example/"),
+            ("  https://shop.example ", "https://shop.example/"),
+            (
+                "HTTPS://Shop.Example/Path?q=1",
+                "https://shop.example/Path?q=1",
+            ),
+            ("http://127.0.0.1:8080/x", "http://127.0.0.1:8080/x"),
+            ("https://[::1]/", "https://[::1]/"),
+            (
+                "https://bücher.example/ä",
+                "https://xn--bcher-kva.example/%C3%A4",
+            ),
+            ("https://a.co", "https://a.co/"),
+            (
+                "https://shop.example/landing#top",
+                "https://shop.example/landing#top",
+            ),
+        ] {
+            assert_eq!(landing_url(raw).as_deref(), Ok(kept), "{raw}");
+        }
+        for raw in [
+            "",
+            "shop.example",
+            "javascript:alert(1)",
+            "ftp://shop.example/",
+            "https:shop.example",
+            "https:/shop.example",
+            "https://",
+            "https:///path",
+            "https://shop example/",
+            "https://shop.example/a b",
+            "https://shop.example/\tx",
+            "https://\"><b>x</b>",
+            "https://sh<op.example/",
+            "https://shop..example/",
+            "https://-shop.example/",
+            "https://sh_op.example/",
+        ] {
+            assert!(landing_url(raw).is_err(), "{raw}");
+        }
+        assert_eq!(
+            landing_url("https://ann:secret@shop.example/"),
+            Err("A web address without a user name or password.")
+        );
+        let long = format!("https://shop.example/{}", "a".repeat(2000));
+        assert_eq!(landing_url(&long), Err("At most 2,000 characters."));
+    }
+
+    #[test]
+    fn currencies_must_be_known_iso_codes() {
+        let mut f = ProgramForm {
+            name: "Shop".into(),
+            time_zone: "UTC".into(),
+            currency: "abc".into(),
+            landing_url: "https://shop.example".into(),
+            ..Default::default()
+        };
+        let e = f.parse().expect_err("unknown");
+        assert!(e
+            .get("currency")
+            .is_some_and(|m| m.contains("ABC is not an ISO 4217 currency")));
+        f.currency = " jpy ".into();
+        assert_eq!(f.parse().map(|p| p.currency).as_deref(), Ok("JPY"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! works on data before a brand is known, such as login by email).
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod codes;
 pub mod dashboard;
 pub mod deals;

@@ -1,5 +1,6 @@
 //! HTTP: handlers by resource, middleware, and the app factory.
 
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod codes;
@@ -159,6 +160,7 @@ pub fn urlencode(s: &str) -> String {
 /// All routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
+    api::configure(cfg);
     health::configure(cfg);
     help::configure(cfg);
     auth::configure(cfg);
@@ -229,6 +231,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     let limit_mb = state.config.upload_limit_mb;
     let upload_limit = (limit_mb as usize).saturating_mul(1024 * 1024);
     let state = web::Data::new(state);
+    let token_touches = web::Data::new(api::TokenTouches::default());
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
@@ -243,6 +246,7 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
             .build();
         App::new()
             .app_data(state.clone())
+            .app_data(token_touches.clone())
             .app_data(
                 web::FormConfig::default()
                     .limit(4 * 1024 * 1024)

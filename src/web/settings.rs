@@ -6,10 +6,12 @@ use super::session::CurrentUser;
 use super::{db, page, see_other, AppState};
 use crate::domain::forms::FieldErrors;
 use crate::domain::program::{time_zones, ProgramForm};
+use crate::domain::token::{TokenForm, TokenId};
 use crate::domain::{ProgramId, Role};
 use crate::store::accounts;
+use crate::store::api_tokens::{self, NewToken, Revoked, TokenRow};
 use crate::store::programs::{self, Program};
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 
@@ -19,6 +21,11 @@ struct IndexPage {
     layout: Layout,
     programs: Vec<Program>,
     account_sid: String,
+    tokens: Vec<TokenRow>,
+    /// A token just created: its text is on this page only.
+    new_token: Option<NewToken>,
+    token_form: TokenForm,
+    token_errors: FieldErrors,
 }
 
 #[derive(Template)]
@@ -75,19 +82,137 @@ fn form_of(p: &Program) -> ProgramForm {
     }
 }
 
-#[get("/settings")]
-async fn index(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+/// The settings page; after a token form, with its outcome.
+async fn index_page(
+    state: &AppState,
+    user: &CurrentUser,
+    status: StatusCode,
+    new_token: Option<NewToken>,
+    token_form: TokenForm,
+    token_errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
     let brand = user.brand();
-    let (programs, b) = db(&state, move |c| {
-        Ok((programs::list(c, brand)?, accounts::get_brand(c, brand)?))
+    let (programs, b, tokens) = db(state, move |c| {
+        Ok((
+            programs::list(c, brand)?,
+            accounts::get_brand(c, brand)?,
+            api_tokens::list(c, brand)?,
+        ))
     })
     .await?;
+    let shows_secret = new_token.is_some();
     let tpl = IndexPage {
         layout: user.layout("settings", "Settings"),
         programs,
         account_sid: b.api_account_sid,
+        tokens,
+        new_token,
+        token_form,
+        token_errors,
     };
-    Ok(page(StatusCode::OK, &tpl))
+    let mut res = page(status, &tpl);
+    if shows_secret {
+        // The token is on this page only: no cache keeps it.
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(res)
+}
+
+#[get("/settings")]
+async fn index(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    index_page(
+        &state,
+        &user,
+        StatusCode::OK,
+        None,
+        TokenForm::default(),
+        FieldErrors::new(),
+    )
+    .await
+}
+
+/// Creates an API token and shows its text on the page it answers with,
+/// once: only its hash is kept (not in the session either).
+#[post("/settings/tokens")]
+async fn create_token(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    form: web::Form<TokenForm>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Admin)?;
+    let form = form.into_inner();
+    let name = match form.parse() {
+        Ok(n) => n,
+        Err(errors) => {
+            return index_page(
+                &state,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                form,
+                errors,
+            )
+            .await
+        }
+    };
+    let (brand, by) = (user.brand(), user.id());
+    match db(&state, move |c| {
+        api_tokens::create(c, brand, Some(by), &name)
+    })
+    .await
+    {
+        Ok(t) => {
+            tracing::info!(brand = %brand, token_id = %t.id, "API token created");
+            index_page(
+                &state,
+                &user,
+                StatusCode::OK,
+                Some(t),
+                TokenForm::default(),
+                FieldErrors::new(),
+            )
+            .await
+        }
+        Err(AppError::Invalid { field, message }) => {
+            let mut errors = FieldErrors::new();
+            errors.add(field, message);
+            index_page(
+                &state,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                form,
+                errors,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/settings/tokens/{id}/revoke")]
+async fn revoke_token(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    user.require(Role::Admin)?;
+    let (brand, id) = (user.brand(), TokenId(id.into_inner()));
+    let revoked = db(&state, move |c| api_tokens::revoke(c, brand, id)).await?;
+    match revoked {
+        Revoked::Now(name) => {
+            tracing::info!(brand = %brand, token_id = %id, "API token revoked");
+            user.flash(
+                "success",
+                format!("Token {name} revoked: it no longer authenticates."),
+            )
+        }
+        Revoked::Already(name) => user.flash("info", format!("Token {name} was already revoked.")),
+    }
+    Ok(see_other("/settings#api-tokens"))
 }
 
 #[get("/settings/programs/new")]
@@ -199,6 +324,8 @@ async fn update(
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(index)
+        .service(create_token)
+        .service(revoke_token)
         .service(new)
         .service(create)
         .service(show)

@@ -1,5 +1,8 @@
 //! Integration tests: the real app over HTTP against a real PostgreSQL.
 
+mod api_auth;
+mod api_tokens;
+mod api_tokens_browser;
 mod auth;
 mod browser;
 mod codes;
@@ -14,6 +17,7 @@ mod html;
 mod layout;
 mod not_found;
 mod partners;
+mod program_settings;
 mod schema;
 mod security;
 mod settings;

@@ -1,0 +1,2 @@
+ALTER TABLE brands ADD COLUMN api_token_hash TEXT;
+DROP TABLE api_tokens;
