@@ -357,6 +357,10 @@ pub async fn render_errors(
     let Some(error) = res.response().error() else {
         return Ok(res.map_into_left_body());
     };
+    // The brand API renders its own errors, in the reference shape.
+    if error.as_error::<super::api::ApiError>().is_some() {
+        return Ok(res.map_into_left_body());
+    }
     let app_error = error.as_error::<AppError>();
     let response = match ErrorFormat::chosen(res.request(), negotiated) {
         ErrorFormat::Page => match app_error {

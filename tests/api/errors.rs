@@ -102,7 +102,6 @@ async fn api_paths_and_json_clients_get_json_errors_browsers_the_page() {
     let cases = [
         // path, Accept, status, the JSON's message (None: the page)
         ("/api/nothing", browser, 404, Some(NOT_FOUND)),
-        ("/Advertisers/IR1/Nothing", "*/*", 404, Some(NOT_FOUND)),
         ("/codes/99999999", "application/json", 404, Some(NOT_FOUND)),
         ("/codes/abc", "application/json", 404, Some(NOT_FOUND)),
         (
@@ -131,6 +130,17 @@ async fn api_paths_and_json_clients_get_json_errors_browsers_the_page() {
             }
         }
     }
+    // The brand API answers in the reference product's shape (JSON on
+    // request, XML otherwise).
+    let (got, kind, body) = fetch(&c, "/Advertisers/IR1/Nothing.json", "*/*").await;
+    assert_eq!(got, 404, "{body}");
+    assert_eq!(kind, "application/json");
+    let value: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(value["Status"], "ERROR", "{body}");
+    let (got, kind, body) = fetch(&c, "/Advertisers/IR1/Nothing", "*/*").await;
+    assert_eq!(got, 404, "{body}");
+    assert!(kind.starts_with("application/xml"), "{kind}");
+    assert!(body.contains("<Status>ERROR</Status>"), "{body}");
     // A bad query is a 400 with its message.
     let (status, kind, body) = fetch(
         &c,

@@ -559,6 +559,8 @@ impl ApiError {
     /// An error of the web layer (the `web::db` helper's), for the API.
     pub fn from_app(format: ApiFormat, e: super::super::error::AppError) -> ApiError {
         use super::super::error::AppError as E;
+        // A server-side failure keeps its causes for the log (written once,
+        // when the reply is made); the reply tells the client nothing of them.
         let kind = match e {
             E::NotFound => ApiErrorKind::NotFound("Not found".into()),
             E::Forbidden(m) => ApiErrorKind::Forbidden(m),
@@ -567,8 +569,13 @@ impl ApiError {
             E::Invalid { field, message } => {
                 ApiErrorKind::Validation(vec![FieldError::new(field, message)])
             }
-            E::Unavailable(_) => ApiErrorKind::Unavailable,
-            E::Internal(m) => ApiErrorKind::Internal(m),
+            E::Unavailable(_) => {
+                e.log();
+                ApiErrorKind::Unavailable
+            }
+            E::Internal(_) | E::Failed(_) => {
+                ApiErrorKind::Internal(super::super::error::cause_chain(&e))
+            }
             E::Csrf | E::LoginRequired(_) => ApiErrorKind::Internal(e.to_string()),
         };
         format.error(kind)
