@@ -38,6 +38,7 @@ diesel::table! {
         tracking_enabled -> Bool,
         locking_days -> Int4,
         created_at -> Timestamptz,
+        codes_version -> Int8,
     }
 }
 
@@ -115,8 +116,10 @@ diesel::table! {
         program_id -> Int8,
         partner_id -> Int8,
         clicked_at -> Timestamptz,
-        customer_id -> Nullable<Text>,
         referrer -> Nullable<Text>,
+        token -> Text,
+        visitor_id -> Text,
+        user_agent -> Nullable<Text>,
     }
 }
 
@@ -147,6 +150,33 @@ diesel::table! {
         items -> Jsonb,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        payload -> Jsonb,
+        event_type -> Nullable<Text>,
+        click_ref -> Nullable<Text>,
+        visitor_id -> Nullable<Text>,
+        journey -> Jsonb,
+        chosen_partner_id -> Nullable<Int8>,
+        locking_date -> Timestamptz,
+        approved_at -> Nullable<Timestamptz>,
+        reversed_at -> Nullable<Timestamptz>,
+        source -> Text,
+        upload_id -> Nullable<Int8>,
+        token_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    action_updates (brand_id, id) {
+        brand_id -> Int8,
+        id -> Int8,
+        action_id -> Int8,
+        changed_at -> Timestamptz,
+        kind -> Text,
+        reason -> Nullable<Text>,
+        author -> Text,
+        user_id -> Nullable<Int8>,
+        token_id -> Nullable<Int8>,
+        changes -> Jsonb,
     }
 }
 
@@ -264,6 +294,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     code_history,
     clicks,
     actions,
+    action_updates,
     code_misuse,
     uploads,
     upload_errors,

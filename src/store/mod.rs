@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod clicks;
 pub mod codes;
 pub mod dashboard;
 pub mod deals;

@@ -297,7 +297,7 @@ fn seed_actions(conn: &mut PgConnection, brand: BrandId, us: i64) -> StoreResult
          )
          INSERT INTO actions (brand_id, program_id, order_id, event_date, entered_codes, entered_code,
                               matched_code_id, credited_partner_id, credit_reason, state, currency,
-                              sale_amount, payout, customer_id, customer_status, reversal_reason)
+                              sale_amount, payout, customer_id, customer_status, reversal_reason, locking_date, source)
          SELECT $1, $2, 'NW-' || (100000 + o.n), o.event_date,
                 CASE WHEN o.roll < 60 THEN ARRAY[c.code] WHEN o.roll < 65 THEN ARRAY['SAVE' || (o.pick % 50)] ELSE '{}' END,
                 CASE WHEN o.roll < 60 THEN c.code WHEN o.roll < 65 THEN 'SAVE' || (o.pick % 50) END,
@@ -310,7 +310,8 @@ fn seed_actions(conn: &mut PgConnection, brand: BrandId, us: i64) -> StoreResult
                 CASE WHEN o.roll < 60 AND c.code_type = 'TRACKING' THEN round(o.amount * 0.07, 2) ELSE 0 END,
                 'cust-' || (o.pick % 1800),
                 CASE WHEN o.pick % 3 = 0 THEN 'New' ELSE 'Returning' END,
-                CASE WHEN o.roll % 17 = 0 THEN 'Returned by customer' END
+                CASE WHEN o.roll % 17 = 0 THEN 'Returned by customer' END,
+                o.event_date + interval '30 days', 'demo'
          FROM orders o
          JOIN codes c ON c.n = 1 + (o.pick % c.total)",
     )

@@ -1043,6 +1043,14 @@ pub fn accept(
             .bind::<Timestamptz, _>(now)
             .execute(conn)? as i64
         };
+        // The statement triggers that keep `programs.codes_version` (the
+        // version caches of a program's codes follow) do not run under
+        // session_replication_role = replica: bump it here, as they would
+        // (for every program of the brand: a few rows, where finding the
+        // programs of a million staged rows would take a pass over them).
+        diesel::sql_query("UPDATE programs SET codes_version = codes_version + 1 WHERE brand_id = $1")
+            .bind::<BigInt, _>(brand.0)
+            .execute(conn)?;
         diesel::update(uploads::table.filter(uploads::brand_id.eq(brand.0)).filter(uploads::id.eq(upload.0)))
             .set((
                 uploads::status.eq("accepted"),

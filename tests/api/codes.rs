@@ -648,8 +648,8 @@ async fn a_code_that_credited_an_order_keeps_its_value() {
     let mut conn = f.app.conn();
     use diesel::RunQueryDsl;
     diesel::sql_query(
-        "INSERT INTO actions (brand_id, program_id, order_id, event_date, matched_code_id, credit_reason, currency)
-         VALUES ($1, $2, 'O-1', now(), $3, 'code_always', 'USD')",
+        "INSERT INTO actions (brand_id, program_id, order_id, event_date, matched_code_id, credit_reason, currency, locking_date)
+         VALUES ($1, $2, 'O-1', now(), $3, 'code_always', 'USD', now())",
     )
     .bind::<diesel::sql_types::BigInt, _>(f.brand.id.0)
     .bind::<diesel::sql_types::BigInt, _>(f.brand.program.0)

@@ -83,8 +83,8 @@ async fn money_has_thousands_separators_and_its_currency() {
     ] {
         diesel::sql_query(
             "INSERT INTO actions (brand_id, program_id, order_id, event_date, credit_reason, currency,
-                                  sale_amount, payout, valid)
-             VALUES ($1, $2, $3, now(), 'code_always', $4, $5::numeric, $6::numeric, true)",
+                                  sale_amount, payout, valid, locking_date)
+             VALUES ($1, $2, $3, now(), 'code_always', $4, $5::numeric, $6::numeric, true, now())",
         )
         .bind::<BigInt, _>(brand.id.0)
         .bind::<BigInt, _>(brand.program.0)

@@ -1989,3 +1989,74 @@ async fn the_review_names_partners_and_deals_and_deal_id_takes_a_name() {
     let form = f.c.ok("/uploads/new").await;
     assert_says(&form, "a deal of the program: its id or its name");
 }
+
+// ---------------------------------------------------------------------------
+// The version of a program's codes, which caches of its codes follow
+
+fn codes_version(app: &TestApp, program: i64) -> i64 {
+    count(
+        &mut app.conn(),
+        &format!("SELECT codes_version AS n FROM programs WHERE id = {program}"),
+    )
+}
+
+#[actix_web::test]
+async fn every_change_to_a_programs_codes_moves_its_codes_version() {
+    let f = fixture().await;
+    let p = f.program();
+    let lists = |app: &TestApp| {
+        count(
+            &mut app.conn(),
+            &format!(
+                "SELECT lists_version AS n FROM brands WHERE id = {}",
+                f.brand.id.0
+            ),
+        )
+    };
+    let lists_before = lists(&f.app);
+    // The form.
+    let v0 = codes_version(&f.app, p);
+    let res =
+        f.c.create_code(
+            f.brand.program,
+            &[("code", "VERSION1"), ("partner_id", &f.p1.to_string())],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let v1 = codes_version(&f.app, p);
+    assert!(v1 > v0, "create: {v0} -> {v1}");
+    // Expire.
+    let id = code_by_value(&f.app, f.brand.id, "VERSION1").id;
+    let res =
+        f.c.post(&format!("/codes/{id}/expire"), &[("at", "")])
+            .await;
+    assert_eq!(res.status(), 303);
+    let v2 = codes_version(&f.app, p);
+    assert!(v2 > v1, "expire: {v1} -> {v2}");
+    // An upload accepted on the app's (superuser) connection, where the
+    // triggers do not run.
+    let csv = format!("{HEADER}\nVERSION2,{p},10001,TRACKING,ALWAYS,LI,,,,\n");
+    let up = review(&f.c, &csv, "v.csv", false).await;
+    assert_eq!(codes_version(&f.app, p), v2, "a review changes no code");
+    let (status, _) = accept(&f.c, up).await;
+    assert_eq!(status, 303);
+    assert_eq!(codes_stored(&f.app), 2);
+    let v3 = codes_version(&f.app, p);
+    assert!(v3 > v2, "accept (superuser): {v2} -> {v3}");
+    // And on a connection without superuser rights (the triggers run).
+    let csv = format!("{HEADER}\nVERSION3,{p},10001,TRACKING,ALWAYS,LI,,,,\n");
+    let up = review(&f.c, &csv, "w.csv", false).await;
+    let mut c = limited_conn(&f.app);
+    diesel::sql_query("GRANT EXECUTE ON FUNCTION bump_codes_version() TO promodesk_limited")
+        .execute(&mut f.app.conn())
+        .expect("grant");
+    match uploads::accept(&mut c, f.brand.id, f.uid, UploadId(up), Utc::now()) {
+        Ok(uploads::AcceptOutcome::Accepted { created, .. }) => assert_eq!(created, 1),
+        Ok(_) => panic!("not accepted"),
+        Err(e) => panic!("accept failed: {e}"),
+    }
+    let v4 = codes_version(&f.app, p);
+    assert!(v4 > v3, "accept (triggers): {v3} -> {v4}");
+    // The filter lists hold programs' settings, not their codes.
+    assert_eq!(lists(&f.app), lists_before, "lists_version moved");
+}
