@@ -2,6 +2,7 @@
 //! works on data before a brand is known, such as login by email).
 
 pub mod accounts;
+pub mod actions;
 pub mod api_tokens;
 pub mod clicks;
 pub mod codes;
