@@ -5,5 +5,6 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod import;
+pub mod jobs;
 pub mod store;
 pub mod web;
