@@ -1,5 +1,6 @@
 //! Integration tests: the real app over HTTP against a real PostgreSQL.
 
+mod actions;
 mod api_auth;
 mod api_tokens;
 mod api_tokens_browser;
