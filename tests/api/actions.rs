@@ -858,3 +858,184 @@ async fn approve_and_reverse_need_the_forms_csrf_token() {
     assert_eq!(res.status(), 400);
     assert_eq!(state_of(&app, &brand, id), ("PENDING".to_string(), None, 0));
 }
+
+// ---------------------------------------------------------------- automatic approval
+
+/// `n` pending actions of the brand whose locking date passed a day ago.
+fn due_actions(app: &TestApp, brand: &Brand, prefix: &str, n: i64) {
+    diesel::sql_query(format!(
+        "INSERT INTO actions (brand_id, program_id, order_id, event_date, credit_reason, currency,
+                              locking_date, source)
+         SELECT {b}, {p}, '{prefix}-' || g, now() - interval '31 days', 'unattributed', 'USD',
+                now() - interval '1 day', 'api'
+         FROM generate_series(1, {n}) g",
+        b = brand.id.0,
+        p = brand.program.0,
+    ))
+    .execute(&mut app.conn())
+    .expect("due actions");
+}
+
+fn updates_per_action(app: &TestApp, kind: &str) -> (i64, i64) {
+    let mut c = app.conn();
+    let total = count(
+        &mut c,
+        &format!("SELECT count(*) AS n FROM action_updates WHERE kind = '{kind}'"),
+    );
+    let most = count(
+        &mut c,
+        "SELECT coalesce(max(k), 0)::bigint AS n FROM (
+           SELECT count(*) AS k FROM action_updates GROUP BY brand_id, action_id) t",
+    );
+    (total, most)
+}
+
+#[actix_web::test]
+async fn two_concurrent_passes_approve_each_due_action_exactly_once() {
+    use promodesk::jobs::auto_approve::run_pass;
+    let app = TestApp::spawn().await;
+    let a = app.brand("Alpha");
+    let b = app.brand("Beta");
+    due_actions(&app, &a, "A", 1_500);
+    due_actions(&app, &b, "B", 700);
+    let past = Utc::now() - Duration::days(1);
+    let reversed = action(&a, "A-REVERSED")
+        .locking(past)
+        .state("REVERSED")
+        .create(&app);
+    let approved = action(&a, "A-APPROVED")
+        .locking(past)
+        .state("APPROVED")
+        .create(&app);
+    let future = action(&b, "B-FUTURE").create(&app);
+
+    let now = Utc::now();
+    let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let passes: Vec<_> = (0..2)
+        .map(|_| {
+            let mut conn = app.conn();
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                run_pass(&mut conn, now, 100).expect("a pass")
+            })
+        })
+        .collect();
+    let approved_by: Vec<u64> = passes
+        .into_iter()
+        .map(|t| t.join().expect("the pass's thread"))
+        .collect();
+    assert_eq!(approved_by.iter().sum::<u64>(), 2_200, "{approved_by:?}");
+    assert_eq!(updates_per_action(&app, "auto_approved"), (2_200, 1));
+    let mut c = app.conn();
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) AS n FROM actions WHERE state = 'APPROVED' AND approved_at IS NOT NULL
+               AND order_id ~ '^[AB]-[0-9]+$'"
+        ),
+        2_200
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) AS n FROM action_updates
+             WHERE kind = 'auto_approved' AND author = 'automatic approval' AND user_id IS NULL
+               AND changes = '{\"state\": [\"PENDING\", \"APPROVED\"]}'::jsonb"
+        ),
+        2_200
+    );
+    // Left alone: reversed, approved already, not due yet.
+    assert_eq!(
+        state_of(&app, &a, reversed),
+        ("REVERSED".to_string(), Some("ITEM_RETURNED".into()), 0)
+    );
+    assert_eq!(
+        state_of(&app, &a, approved),
+        ("APPROVED".to_string(), None, 0)
+    );
+    assert_eq!(state_of(&app, &b, future), ("PENDING".to_string(), None, 0));
+    // Nothing left to do.
+    assert_eq!(run_pass(&mut c, now, 100).expect("a pass"), 0);
+}
+
+#[actix_web::test]
+async fn a_pass_leaves_an_action_being_reversed_and_never_approves_it() {
+    use promodesk::jobs::auto_approve::{run_pass, BATCH};
+    let app = TestApp::spawn().await;
+    let brand = app.brand("Acme");
+    let past = Utc::now() - Duration::days(1);
+    let contested = action(&brand, "ORD-CONTESTED").locking(past).create(&app);
+    let other = action(&brand, "ORD-OTHER").locking(past).create(&app);
+
+    // A manager's reversal holds the row, not yet committed.
+    let mut manager = app.conn();
+    diesel::sql_query("BEGIN")
+        .execute(&mut manager)
+        .expect("begin");
+    diesel::sql_query(format!(
+        "UPDATE actions SET state = 'REVERSED', reversal_reason = 'CONS_FRAUD' WHERE id = {contested}"
+    ))
+    .execute(&mut manager)
+    .expect("reverse");
+    // The pass does not wait for it: it skips the locked row (a pass that
+    // waited would fail here after a second).
+    let mut job = app.conn();
+    diesel::sql_query("SET lock_timeout = '1s'")
+        .execute(&mut job)
+        .expect("lock timeout");
+    assert_eq!(run_pass(&mut job, Utc::now(), BATCH).expect("a pass"), 1);
+    diesel::sql_query("COMMIT")
+        .execute(&mut manager)
+        .expect("commit");
+    assert_eq!(run_pass(&mut job, Utc::now(), BATCH).expect("a pass"), 0);
+    assert_eq!(
+        state_of(&app, &brand, contested),
+        ("REVERSED".to_string(), Some("CONS_FRAUD".into()), 0)
+    );
+    assert_eq!(
+        state_of(&app, &brand, other),
+        ("APPROVED".to_string(), None, 1)
+    );
+}
+
+#[actix_web::test]
+async fn the_server_approves_due_actions_by_itself() {
+    let app = TestApp::spawn_with(|c| c.auto_approve_interval_secs = 1).await;
+    let brand = app.brand("Acme");
+    app.user(&brand, "ann@acme.test", Role::Viewer);
+    let past = Utc::now() - Duration::minutes(1);
+    let due = action(&brand, "ORD-DUE").locking(past).create(&app);
+    let reversed = action(&brand, "ORD-REV")
+        .locking(past)
+        .state("REVERSED")
+        .create(&app);
+    let later = action(&brand, "ORD-LATER").create(&app);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while state_of(&app, &brand, due).0 != "APPROVED" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not approved in 20 s: {:?}",
+            state_of(&app, &brand, due)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        state_of(&app, &brand, due),
+        ("APPROVED".to_string(), None, 1)
+    );
+    let c = app.login("ann@acme.test").await;
+    let body = c.ok(&format!("/actions/{due}")).await;
+    assert_says(
+        main_of(&body),
+        "automatic approval approved automatically (locking period over)",
+    );
+    assert_eq!(
+        state_of(&app, &brand, reversed),
+        ("REVERSED".to_string(), Some("ITEM_RETURNED".into()), 0)
+    );
+    assert_eq!(
+        state_of(&app, &brand, later),
+        ("PENDING".to_string(), None, 0)
+    );
+}
