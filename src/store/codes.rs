@@ -1,15 +1,16 @@
 //! Promo codes: the filtered list, create and edit with history, expire and
 //! reactivate, and the conflicts the database reports.
 
+pub use super::sql::Total;
+use super::sql::{escape_like, Bind, Prepared, Where};
 use super::{violated_constraint, StoreError, StoreResult};
 use crate::db::schema::{actions, code_history, promo_codes};
 use crate::domain::code::{CodeQuery, CodeSort, CodeStatus, NewCode, PAGE_SIZE};
 use crate::domain::partner::Payout;
 use crate::domain::{BrandId, CodeId, DealId, ProgramId, UserId};
 use chrono::{DateTime, Utc};
-use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
@@ -88,131 +89,6 @@ const ROW_FROM: &str = " FROM promo_codes c \
      LEFT JOIN partners p ON p.brand_id = c.brand_id AND p.id = c.partner_id \
      LEFT JOIN deals d ON d.brand_id = c.brand_id AND d.id = c.deal_id ";
 
-/// A bound value of a dynamically built query.
-#[derive(Debug, Clone)]
-enum Bind {
-    Int(i64),
-    Ints(Vec<i64>),
-    Text(String),
-    Time(DateTime<Utc>),
-}
-
-/// A WHERE clause whose `?` marks stand for its values, in order.
-#[derive(Debug, Clone, Default)]
-struct Where {
-    sql: String,
-    binds: Vec<Bind>,
-}
-
-impl Where {
-    fn push(&mut self, fragment: &str, binds: Vec<Bind>) {
-        debug_assert_eq!(fragment.matches('?').count(), binds.len());
-        self.sql.push_str(if self.sql.is_empty() {
-            " WHERE "
-        } else {
-            " AND "
-        });
-        self.sql.push_str(fragment);
-        self.binds.extend(binds);
-    }
-
-    /// The whole statement, `head` + WHERE + `tail`, with its values bound.
-    /// The connection keeps it prepared, keyed by its text: a page view
-    /// then skips parsing and analysis. The text must therefore not carry
-    /// values (ids, offsets) that make every statement new; `tail` may add
-    /// `?` marks for `tail_binds`.
-    fn query(&self, head: &str, tail: &str, tail_binds: Vec<Bind>) -> Prepared {
-        let mut binds = self.binds.clone();
-        binds.extend(tail_binds);
-        Prepared {
-            sql: format!("{head}{}{tail}", self.sql),
-            binds,
-        }
-    }
-
-    /// How many rows match, counting no further than `cap`; `extra` adds
-    /// conditions (`AND ...`, no values).
-    fn count_upto(&self, conn: &mut PgConnection, extra: &str, cap: i64) -> StoreResult<i64> {
-        let counted: Count = self
-            .query(
-                "SELECT count(*) AS n FROM (SELECT 1 FROM promo_codes c",
-                &format!("{extra} LIMIT ?) t"),
-                vec![Bind::Int(cap)],
-            )
-            .get_result(conn)?;
-        Ok(counted.n)
-    }
-}
-
-/// A statement of text and values that the connection may keep prepared
-/// (Diesel's `sql_query` is never kept). Its text must hold no `?` other
-/// than the marks (no `?` in literals, no jsonb `?` operators): a mark and
-/// a value without each other are an error.
-#[derive(Debug, Clone)]
-struct Prepared {
-    sql: String,
-    binds: Vec<Bind>,
-}
-
-impl diesel::query_builder::QueryFragment<Pg> for Prepared {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, Pg>,
-    ) -> QueryResult<()> {
-        let mut binds = self.binds.iter();
-        for (i, part) in self.sql.split('?').enumerate() {
-            if i > 0 {
-                match binds.next() {
-                    Some(Bind::Int(v)) => out.push_bind_param::<BigInt, _>(v)?,
-                    Some(Bind::Ints(v)) => out.push_bind_param::<Array<BigInt>, _>(v)?,
-                    Some(Bind::Text(v)) => out.push_bind_param::<Text, _>(v)?,
-                    Some(Bind::Time(v)) => out.push_bind_param::<Timestamptz, _>(v)?,
-                    None => {
-                        return Err(diesel::result::Error::QueryBuilderError(
-                            "a ? mark without a value".into(),
-                        ))
-                    }
-                }
-            }
-            out.push_sql(part);
-        }
-        if binds.next().is_some() {
-            return Err(diesel::result::Error::QueryBuilderError(
-                "a value without its ? mark".into(),
-            ));
-        }
-        Ok(())
-    }
-}
-
-impl diesel::query_builder::QueryId for Prepared {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl diesel::query_builder::Query for Prepared {
-    type SqlType = diesel::sql_types::Untyped;
-}
-
-impl RunQueryDsl<PgConnection> for Prepared {}
-
-/// LIKE-escapes the text (lower-cased); `*` becomes the wildcard `%` when
-/// `star` says so.
-fn escape_like(q: &str, star: bool) -> String {
-    let mut out = String::new();
-    for ch in q.to_lowercase().chars() {
-        match ch {
-            '*' if star => out.push('%'),
-            '%' | '_' | '\\' => {
-                out.push('\\');
-                out.push(ch);
-            }
-            _ => out.push(ch),
-        }
-    }
-    out
-}
-
 /// `%text%` for LIKE, with the wildcard characters escaped.
 fn like_pattern(q: &str) -> String {
     format!("%{}%", escape_like(q.trim(), true))
@@ -258,28 +134,28 @@ enum Search<'a> {
 
 fn filters(brand: BrandId, f: &CodeQuery, now: DateTime<Utc>, search: Search<'_>) -> Where {
     let mut w = Where::default();
-    w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
+    w.push("c.brand_id = ?", vec![Bind::int(brand.0)]);
     if let Some(q) = &f.q {
         // Partners are few: their ids are looked up first, so the database
         // can combine the key index (code prefix) with the partner index.
         let pat = code_search_pattern(q);
         let literal = literal_search_pattern(q);
         match search {
-            Search::Key => w.push("c.code_key LIKE ?", vec![Bind::Text(pat)]),
-            Search::Literal => w.push(LITERAL_MATCH, vec![Bind::Text(literal.unwrap_or(pat))]),
+            Search::Key => w.push("c.code_key LIKE ?", vec![Bind::text(pat)]),
+            Search::Literal => w.push(LITERAL_MATCH, vec![Bind::text(literal.unwrap_or(pat))]),
             Search::Any {
                 partners,
                 literal: with_literal,
             } => {
                 let mut sql = vec!["c.code_key LIKE ?"];
-                let mut binds = vec![Bind::Text(pat)];
+                let mut binds = vec![Bind::text(pat)];
                 if let (true, Some(l)) = (with_literal, literal) {
                     sql.push(LITERAL_MATCH);
-                    binds.push(Bind::Text(l));
+                    binds.push(Bind::text(l));
                 }
                 if !partners.is_empty() {
                     sql.push("c.partner_id = ANY(?)");
-                    binds.push(Bind::Ints(partners.to_vec()));
+                    binds.push(Bind::ints(partners.to_vec()));
                 }
                 if sql.len() == 1 {
                     w.push(sql[0], binds);
@@ -292,34 +168,34 @@ fn filters(brand: BrandId, f: &CodeQuery, now: DateTime<Utc>, search: Search<'_>
     match f.status {
         Some(CodeStatus::Active) => w.push(
             "(c.active_start IS NULL OR c.active_start <= ?) AND (c.active_end IS NULL OR (c.active_end > ? AND c.active_end > coalesce(c.active_start, '-infinity')))",
-            vec![Bind::Time(now), Bind::Time(now)],
+            vec![Bind::time(now), Bind::time(now)],
         ),
         Some(CodeStatus::Scheduled) => w.push(
             "c.active_start > ? AND (c.active_end IS NULL OR c.active_end > c.active_start)",
-            vec![Bind::Time(now)],
+            vec![Bind::time(now)],
         ),
         Some(CodeStatus::Expired) => {
-            w.push("(c.active_end <= ? OR c.active_end <= c.active_start)", vec![Bind::Time(now)])
+            w.push("(c.active_end <= ? OR c.active_end <= c.active_start)", vec![Bind::time(now)])
         }
         None => {}
     }
     if let Some(p) = f.partner {
-        w.push("c.partner_id = ?", vec![Bind::Int(p.0)]);
+        w.push("c.partner_id = ?", vec![Bind::int(p.0)]);
     }
     if let Some(t) = f.code_type {
-        w.push("c.code_type = ?", vec![Bind::Text(t.as_str().into())]);
+        w.push("c.code_type = ?", vec![Bind::text(t.as_str())]);
     }
     if let Some(m) = f.match_mode {
-        w.push("c.match_mode = ?", vec![Bind::Text(m.as_str().into())]);
+        w.push("c.match_mode = ?", vec![Bind::text(m.as_str())]);
     }
     if let Some(r) = f.credit_rule {
-        w.push("c.credit_rule = ?", vec![Bind::Text(r.as_str().into())]);
+        w.push("c.credit_rule = ?", vec![Bind::text(r.as_str())]);
     }
     if let Some(d) = f.deal {
-        w.push("c.deal_id = ?", vec![Bind::Int(d.0)]);
+        w.push("c.deal_id = ?", vec![Bind::int(d.0)]);
     }
     if let Some(p) = f.program {
-        w.push("c.program_id = ?", vec![Bind::Int(p.0)]);
+        w.push("c.program_id = ?", vec![Bind::int(p.0)]);
     }
     w
 }
@@ -375,34 +251,6 @@ fn order_by(f: &CodeQuery, default: DefaultOrder, few: bool) -> Option<String> {
     })
 }
 
-/// How many codes a filter matches: exact up to `COUNT_CAP`, else estimated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Total {
-    Exact(i64),
-    About(i64),
-}
-
-impl Total {
-    pub fn value(self) -> i64 {
-        match self {
-            Total::Exact(n) | Total::About(n) => n,
-        }
-    }
-}
-
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
-struct Plan {
-    #[diesel(sql_type = Text)]
-    #[diesel(column_name = "QUERY PLAN")]
-    plan: String,
-}
-
 pub struct CodePage {
     pub rows: Vec<CodeRow>,
     pub total: Total,
@@ -420,8 +268,8 @@ fn literal_hits(conn: &mut PgConnection, brand: BrandId, f: &CodeQuery) -> Store
         found: bool,
     }
     let mut w = Where::default();
-    w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
-    w.push(LITERAL_MATCH, vec![Bind::Text(pat)]);
+    w.push("c.brand_id = ?", vec![Bind::int(brand.0)]);
+    w.push(LITERAL_MATCH, vec![Bind::text(pat)]);
     let found: Found = w
         .query(
             "SELECT EXISTS (SELECT 1 FROM promo_codes c",
@@ -479,7 +327,7 @@ pub fn list(
     let few = f.q.is_some()
         && !by_code
         && (several_indexes || f.sort == Some(CodeSort::Partner))
-        && w.count_upto(conn, "", SEARCH_PROBE)? < SEARCH_PROBE;
+        && w.count_upto(conn, "promo_codes c", "", SEARCH_PROBE)? < SEARCH_PROBE;
     let default = match f.q {
         Some(_) if hits.is_empty() => DefaultOrder::ByCode,
         Some(_) if few => DefaultOrder::NewestFew,
@@ -491,7 +339,7 @@ pub fn list(
             .query(
                 &format!("SELECT {LITE_COLUMNS} FROM promo_codes c "),
                 &format!("{order} LIMIT ? OFFSET ?"),
-                vec![Bind::Int(PAGE_SIZE), Bind::Int(offset)],
+                vec![Bind::int(PAGE_SIZE), Bind::int(offset)],
             )
             .load(conn)?,
         None if few => few_by_partner(conn, &w, f.desc, offset)?,
@@ -512,24 +360,7 @@ pub fn list(
             total: Total::About(estimate.max(seen)),
         });
     }
-    let counted = w.count_upto(conn, "", COUNT_CAP + 1)?;
-    let total = if counted <= COUNT_CAP {
-        Total::Exact(counted)
-    } else {
-        let plan: Plan = w
-            .query(
-                "EXPLAIN (FORMAT JSON) SELECT 1 FROM promo_codes c",
-                "",
-                vec![],
-            )
-            .get_result(conn)?;
-        let estimate = serde_json::from_str::<Value>(&plan.plan)
-            .ok()
-            .and_then(|v| v[0]["Plan"]["Plan Rows"].as_f64())
-            .map(|r| r as i64)
-            .unwrap_or(0);
-        Total::About(estimate.max(COUNT_CAP + 1).max(offset + rows.len() as i64))
-    };
+    let total = w.total(conn, "promo_codes c", COUNT_CAP, offset + rows.len() as i64)?;
     Ok(CodePage { rows, total })
 }
 
@@ -547,7 +378,7 @@ fn by_code_with_literals(
     offset: i64,
 ) -> StoreResult<Vec<CodeRow>> {
     let dir = if f.desc { "DESC" } else { "ASC" };
-    let take = vec![Bind::Int(offset + PAGE_SIZE)];
+    let take = vec![Bind::int(offset + PAGE_SIZE)];
     let by_key = filters(brand, f, now, Search::Key).query(
         "(SELECT c.id, c.code_key AS found_by FROM promo_codes c",
         &format!(" ORDER BY c.code_key {dir}, c.id {dir} LIMIT ?)"),
@@ -560,18 +391,18 @@ fn by_code_with_literals(
         ),
         take,
     );
-    let mut binds = by_key.binds;
-    binds.extend(by_literal.binds);
-    binds.extend([Bind::Int(brand.0), Bind::Int(PAGE_SIZE), Bind::Int(offset)]);
-    Ok(Prepared {
-        sql: format!(
-            "SELECT {LITE_COLUMNS} FROM ({} UNION ALL {}) k \
+    let (key_sql, mut binds) = by_key.into_parts();
+    let (literal_sql, literal_binds) = by_literal.into_parts();
+    binds.extend(literal_binds);
+    binds.extend([Bind::int(brand.0), Bind::int(PAGE_SIZE), Bind::int(offset)]);
+    Ok(Prepared::new(
+        format!(
+            "SELECT {LITE_COLUMNS} FROM ({key_sql} UNION ALL {literal_sql}) k \
              JOIN promo_codes c ON c.brand_id = ? AND c.id = k.id \
-             ORDER BY k.found_by {dir}, k.id {dir} LIMIT ? OFFSET ?",
-            by_key.sql, by_literal.sql
+             ORDER BY k.found_by {dir}, k.id {dir} LIMIT ? OFFSET ?"
         ),
         binds,
-    }
+    )
     .load(conn)?)
 }
 
@@ -593,7 +424,7 @@ fn few_by_partner(
         &format!(
             " ORDER BY p.id IS NULL, lower(p.name) {dir}, p.id {dir}, c.id DESC LIMIT ? OFFSET ?"
         ),
-        vec![Bind::Int(PAGE_SIZE), Bind::Int(offset)],
+        vec![Bind::int(PAGE_SIZE), Bind::int(offset)],
     )
     .load(conn)?)
 }
@@ -625,11 +456,11 @@ fn by_partner(
                  ORDER BY k.pn {dir}, k.pid {dir}, k.id DESC"
             ),
             vec![
-                Bind::Int(offset + PAGE_SIZE),
-                Bind::Int(brand.0),
-                Bind::Int(PAGE_SIZE),
-                Bind::Int(offset),
-                Bind::Int(brand.0),
+                Bind::int(offset + PAGE_SIZE),
+                Bind::int(brand.0),
+                Bind::int(PAGE_SIZE),
+                Bind::int(offset),
+                Bind::int(brand.0),
             ],
         )
         .load(conn)?;
@@ -642,15 +473,20 @@ fn by_partner(
     let with_partner = if got > 0 || offset == 0 {
         offset + got
     } else {
-        w.count_upto(conn, " AND c.partner_id IS NOT NULL", offset)?
+        w.count_upto(
+            conn,
+            "promo_codes c",
+            " AND c.partner_id IS NOT NULL",
+            offset,
+        )?
     };
     let rest: Vec<CodeRow> = w
         .query(
             &format!("SELECT {LITE_COLUMNS} FROM promo_codes c"),
             " AND c.partner_id IS NULL ORDER BY c.id DESC LIMIT ? OFFSET ?",
             vec![
-                Bind::Int(PAGE_SIZE - got),
-                Bind::Int(offset + got - with_partner),
+                Bind::int(PAGE_SIZE - got),
+                Bind::int(offset + got - with_partner),
             ],
         )
         .load(conn)?;
@@ -680,12 +516,12 @@ pub fn export_batch(
         },
     );
     if let Some(a) = after {
-        w.push("c.id < ?", vec![Bind::Int(a)]);
+        w.push("c.id < ?", vec![Bind::int(a)]);
     }
     Ok(w.query(
         &format!("SELECT {ROW_COLUMNS}{ROW_FROM}"),
         " ORDER BY c.id DESC LIMIT ?",
-        vec![Bind::Int(batch)],
+        vec![Bind::int(batch)],
     )
     .load(conn)?)
 }
@@ -697,8 +533,8 @@ pub fn rows_by_ids(
     ids: &[i64],
 ) -> StoreResult<Vec<CodeRow>> {
     let mut w = Where::default();
-    w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
-    w.push("c.id = ANY(?)", vec![Bind::Ints(ids.to_vec())]);
+    w.push("c.brand_id = ?", vec![Bind::int(brand.0)]);
+    w.push("c.id = ANY(?)", vec![Bind::ints(ids.to_vec())]);
     Ok(w.query(
         &format!("SELECT {ROW_COLUMNS}{ROW_FROM}"),
         " ORDER BY c.id DESC",
@@ -709,8 +545,8 @@ pub fn rows_by_ids(
 
 pub fn get(conn: &mut PgConnection, brand: BrandId, id: CodeId) -> StoreResult<CodeRow> {
     let mut w = Where::default();
-    w.push("c.brand_id = ?", vec![Bind::Int(brand.0)]);
-    w.push("c.id = ?", vec![Bind::Int(id.0)]);
+    w.push("c.brand_id = ?", vec![Bind::int(brand.0)]);
+    w.push("c.id = ?", vec![Bind::int(id.0)]);
     w.query(&format!("SELECT {ROW_COLUMNS}{ROW_FROM}"), "", vec![])
         .get_result(conn)
         .optional()?

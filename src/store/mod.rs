@@ -8,6 +8,7 @@ pub mod deals;
 pub mod partners;
 pub mod programs;
 pub mod seed;
+pub mod sql;
 pub mod uploads;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

@@ -14,6 +14,7 @@ mod partners;
 mod schema;
 mod security;
 mod settings;
+mod sql;
 mod startup;
 mod tenancy;
 mod uploads;
