@@ -3,10 +3,10 @@
 
 pub mod accounts;
 pub mod codes;
-pub mod dashboard;
 pub mod deals;
 pub mod partners;
 pub mod programs;
+pub mod reports;
 pub mod seed;
 pub mod sql;
 pub mod uploads;

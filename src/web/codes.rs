@@ -13,10 +13,11 @@ use crate::domain::code::{
 use crate::domain::forms::FieldErrors;
 use crate::domain::matcher;
 use crate::domain::{BrandId, CodeId, DealId, ProgramId, Role};
-use crate::store::codes::{self, CodeResults, CodeRow, HistoryRow, Total};
+use crate::store::codes::{self, CodeRow, HistoryRow, Total};
 use crate::store::deals::{self, Deal};
 use crate::store::partners::{self, Partner};
 use crate::store::programs::{self, Program};
+use crate::store::reports::{self, CodeResults};
 use crate::store::StoreError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{get, post, web, HttpResponse};
@@ -987,7 +988,7 @@ async fn show(
         Ok((
             codes::get(c, brand, id)?,
             codes::history(c, brand, id)?,
-            codes::results(c, brand, id)?,
+            reports::code_results(c, brand, id)?,
         ))
     })
     .await?;

@@ -4,7 +4,7 @@
 //! counts are never taken from here.
 
 use crate::domain::BrandId;
-use crate::store::dashboard::{CodeStats, ProgramRow};
+use crate::store::reports::{CodeStats, ProgramRow};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Mutex;

@@ -128,33 +128,3 @@ pub fn count_by_program(
         .count()
         .get_result(conn)?)
 }
-
-/// A code's results so far.
-#[derive(Debug, Clone, Default, QueryableByName)]
-pub struct CodeResults {
-    #[diesel(sql_type = BigInt)]
-    pub actions: i64,
-    #[diesel(sql_type = BigInt)]
-    pub reversed: i64,
-    #[diesel(sql_type = diesel::sql_types::Numeric)]
-    pub sale_amount: Decimal,
-    #[diesel(sql_type = diesel::sql_types::Numeric)]
-    pub payout: Decimal,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub first_action: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub last_action: Option<DateTime<Utc>>,
-}
-
-pub fn results(conn: &mut PgConnection, brand: BrandId, id: CodeId) -> StoreResult<CodeResults> {
-    Ok(diesel::sql_query(
-        "SELECT count(*) AS actions, count(*) FILTER (WHERE state = 'REVERSED') AS reversed,
-                coalesce(sum(sale_amount) FILTER (WHERE state <> 'REVERSED'), 0) AS sale_amount,
-                coalesce(sum(payout) FILTER (WHERE state <> 'REVERSED' AND valid), 0) AS payout,
-                min(event_date) AS first_action, max(event_date) AS last_action
-         FROM actions WHERE brand_id = $1 AND matched_code_id = $2",
-    )
-    .bind::<BigInt, _>(brand.0)
-    .bind::<BigInt, _>(id.0)
-    .get_result(conn)?)
-}
