@@ -1,5 +1,6 @@
 //! Promodesk: tracking promo codes for brands that run partner programs.
 
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -2,10 +2,10 @@
 //! edit, detail with history, expire, reactivate and bulk changes.
 
 use super::error::AppError;
-use super::estimates::TtlCache;
 use super::layout::Layout;
 use super::session::{verify_claims, CurrentUser, SessionClaims};
 use super::{db, page, see_other, AppState};
+use crate::cache::VersionedCache;
 use crate::domain::code::{
     csv_safe, expiry_end, format_human, format_input, parse_local, CodeForm, CodeQuery,
     CodeQueryForm, CodeSort, CodeStatus, MatchMode, NewCode, PAGE_SIZE,
@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What the filter bar and forms offer.
 struct Choices {
@@ -34,16 +35,16 @@ struct Choices {
     deals: Vec<Deal>,
 }
 
-/// The code list's choices by brand and `lists_version` (which every change
-/// to the brand's programs, partners or deals bumps, on any app server): a
-/// list page reads them once per change instead of three queries a view.
-/// Cloning shares the same memory.
+/// The code pages' choices by brand, stamped with `lists_version` (which
+/// every change to the brand's programs, partners or deals bumps, on any app
+/// server): a list page reads them once per change instead of three queries
+/// a view. Cloning shares the same memory.
 #[derive(Clone)]
-pub struct ChoicesCache(Arc<TtlCache<(BrandId, i64), Arc<Choices>>>);
+pub struct ChoicesCache(Arc<VersionedCache<BrandId, Choices>>);
 
 impl Default for ChoicesCache {
     fn default() -> Self {
-        ChoicesCache(Arc::new(TtlCache::new(std::time::Duration::from_secs(600))))
+        ChoicesCache(Arc::new(VersionedCache::new(Duration::from_secs(600))))
     }
 }
 
@@ -54,16 +55,13 @@ impl ChoicesCache {
         brand: BrandId,
         version: i64,
     ) -> Result<Arc<Choices>, StoreError> {
-        if let Some((hit, _)) = self.0.get(&(brand, version)) {
-            return Ok(hit);
-        }
-        let loaded = Arc::new(Choices {
-            programs: programs::list(c, brand)?,
-            partners: partners::list(c, brand)?,
-            deals: deals::list(c, brand)?,
-        });
-        self.0.put((brand, version), loaded.clone());
-        Ok(loaded)
+        self.0.get_or_build(brand, version, || {
+            Ok(Choices {
+                programs: programs::list(c, brand)?,
+                partners: partners::list(c, brand)?,
+                deals: deals::list(c, brand)?,
+            })
+        })
     }
 }
 
