@@ -1,25 +1,27 @@
 //! Promo codes: list (filters, sort, pages, selection), CSV export, create,
 //! edit, detail with history, expire, reactivate and bulk changes.
 
+use super::csv::{self, CsvWriter};
 use super::error::AppError;
 use super::layout::Layout;
 use super::session::{verify_claims, CurrentUser, SessionClaims};
 use super::{db, page, see_other, AppState};
 use crate::cache::VersionedCache;
 use crate::domain::code::{
-    csv_safe, expiry_end, format_human, format_input, parse_local, CodeForm, CodeQuery,
-    CodeQueryForm, CodeSort, CodeStatus, MatchMode, NewCode, PAGE_SIZE,
+    expiry_end, format_human, format_input, parse_local, CodeForm, CodeQuery, CodeQueryForm,
+    CodeSort, CodeStatus, MatchMode, NewCode, PAGE_SIZE,
 };
 use crate::domain::forms::FieldErrors;
 use crate::domain::matcher;
 use crate::domain::{BrandId, CodeId, DealId, ProgramId, Role};
+use crate::import::header::EXPORT_HEADER;
 use crate::store::codes::{self, CodeRow, HistoryRow, Total};
 use crate::store::deals::{self, Deal};
 use crate::store::partners::{self, Partner};
 use crate::store::programs::{self, Program};
 use crate::store::reports::{self, CodeResults};
 use crate::store::StoreError;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, Utc};
@@ -309,73 +311,48 @@ async fn list(
 
 // ---------------------------------------------------------------- CSV
 
-fn csv_rows(rows: &[CodeRow], now: DateTime<Utc>, out: &mut Vec<u8>) {
-    let mut w = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    for r in rows {
-        let tz = r.tz();
-        // Whole seconds, in the code's zone with its offset (which tells the
-        // two 01:30 of the night the clocks go back apart). The app stores
-        // instants to the microsecond (a code made or expired "now"); an
-        // upload of this file with "update existing codes" takes a date
-        // equal to the code's to the second for the code's own instant
-        // (`same_time` in store/uploads.rs), so the file reads as people
-        // write dates and still changes nothing when uploaded again.
-        let date = |t: Option<DateTime<Utc>>| {
-            t.map(|t| {
-                t.with_timezone(&tz)
-                    .format("%Y-%m-%dT%H:%M:%S%:z")
-                    .to_string()
-            })
-            .unwrap_or_default()
-        };
-        let record = [
-            r.id.to_string(),
-            r.code.clone(),
-            r.program_id.to_string(),
-            r.program_name.clone(),
-            r.media_id.map(|m| m.to_string()).unwrap_or_default(),
-            r.partner_name.clone().unwrap_or_default(),
-            r.code_type.clone(),
-            r.credit_rule.clone().unwrap_or_default(),
-            r.match_mode.clone(),
-            r.deal_id.map(|d| d.to_string()).unwrap_or_default(),
-            r.deal_name.clone().unwrap_or_default(),
-            r.status(now).as_str().to_string(),
-            date(r.active_start),
-            date(r.active_end),
-            r.time_zone.clone(),
-            r.payout_percent
-                .map(|d| d.normalize().to_string())
-                .unwrap_or_default(),
-            r.payout_flat
-                .map(|d| d.normalize().to_string())
-                .unwrap_or_default(),
-            r.comments.clone(),
-        ];
-        let _ = w.write_record(record.iter().map(|c| csv_safe(c).into_owned()));
-    }
-    if let Ok(bytes) = w.into_inner() {
-        out.extend_from_slice(&bytes);
-    }
-}
-
-fn csv_header() -> Vec<u8> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record(crate::import::header::EXPORT_HEADER);
-    w.into_inner().unwrap_or_default()
-}
-
-fn csv_response(file_name: &str) -> actix_web::HttpResponseBuilder {
-    let mut res = HttpResponse::Ok();
-    res.insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{file_name}\""),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"));
-    res
+/// The export's line of a code, in the columns of `EXPORT_HEADER`.
+fn csv_record(r: &CodeRow, now: DateTime<Utc>) -> [String; 18] {
+    let tz = r.tz();
+    // Whole seconds, in the code's zone with its offset (which tells the
+    // two 01:30 of the night the clocks go back apart). The app stores
+    // instants to the microsecond (a code made or expired "now"); an
+    // upload of this file with "update existing codes" takes a date
+    // equal to the code's to the second for the code's own instant
+    // (`same_time` in store/uploads.rs), so the file reads as people
+    // write dates and still changes nothing when uploaded again.
+    let date = |t: Option<DateTime<Utc>>| {
+        t.map(|t| {
+            t.with_timezone(&tz)
+                .format("%Y-%m-%dT%H:%M:%S%:z")
+                .to_string()
+        })
+        .unwrap_or_default()
+    };
+    [
+        r.id.to_string(),
+        r.code.clone(),
+        r.program_id.to_string(),
+        r.program_name.clone(),
+        r.media_id.map(|m| m.to_string()).unwrap_or_default(),
+        r.partner_name.clone().unwrap_or_default(),
+        r.code_type.clone(),
+        r.credit_rule.clone().unwrap_or_default(),
+        r.match_mode.clone(),
+        r.deal_id.map(|d| d.to_string()).unwrap_or_default(),
+        r.deal_name.clone().unwrap_or_default(),
+        r.status(now).as_str().to_string(),
+        date(r.active_start),
+        date(r.active_end),
+        r.time_zone.clone(),
+        r.payout_percent
+            .map(|d| d.normalize().to_string())
+            .unwrap_or_default(),
+        r.payout_flat
+            .map(|d| d.normalize().to_string())
+            .unwrap_or_default(),
+        r.comments.clone(),
+    ]
 }
 
 /// Streams every row of the filter, 5,000 at a time, so memory stays flat.
@@ -388,8 +365,9 @@ async fn export(
     let query = raw.into_inner().parse();
     let brand = user.brand();
     let now = Utc::now();
-    let stream = super::stream_blocking(state.pool.clone(), move |conn, send| {
-        if !send(csv_header()) {
+    let body = csv::stream(state.pool.clone(), move |conn, out| {
+        out.lines.header(EXPORT_HEADER);
+        if !out.flush() {
             return Ok(());
         }
         let mut after = None;
@@ -399,14 +377,18 @@ async fn export(
                 return Ok(());
             }
             after = rows.last().map(|r| r.id);
-            let mut buf = Vec::with_capacity(rows.len() * 120);
-            csv_rows(&rows, now, &mut buf);
-            if !send(buf) {
+            for r in &rows {
+                out.lines.row(csv_record(r, now));
+            }
+            if !out.flush() {
                 return Ok(());
             }
         }
     });
-    Ok(csv_response(&format!("promo-codes-{}.csv", now.format("%Y%m%d-%H%M"))).streaming(stream))
+    let name = format!("promo-codes-{}.csv", now.format("%Y%m%d-%H%M"));
+    Ok(csv::attachment(&name)
+        .insert_header(csv::NO_STORE)
+        .streaming(body))
 }
 
 // ---------------------------------------------------------------- form
@@ -1237,9 +1219,14 @@ async fn bulk(
     if f.action == "export" {
         let ids = f.ids.clone();
         let rows = db(&state, move |c| codes::rows_by_ids(c, brand, &ids)).await?;
-        let mut body = csv_header();
-        csv_rows(&rows, Utc::now(), &mut body);
-        return Ok(csv_response("promo-codes-selection.csv").body(body));
+        let (mut lines, now) = (CsvWriter::default(), Utc::now());
+        lines.header(EXPORT_HEADER);
+        for r in &rows {
+            lines.row(csv_record(r, now));
+        }
+        return Ok(csv::attachment("promo-codes-selection.csv")
+            .insert_header(csv::NO_STORE)
+            .body(lines.take()));
     }
     user.require(Role::Manager)?;
     let uid = user.id();

@@ -4,6 +4,7 @@ pub mod assets;
 pub mod auth;
 pub mod codes;
 pub mod csrf;
+pub mod csv;
 pub mod dashboard;
 pub mod deals;
 pub mod error;

@@ -1,6 +1,7 @@
 //! Bulk upload: file form, review with row-level errors, accept in one
 //! transaction, error report, template, history.
 
+use super::csv;
 use super::error::AppError;
 use super::layout::Layout;
 use super::session::{verify_csrf, CurrentUser};
@@ -14,7 +15,7 @@ use crate::store::StoreError;
 use actix_multipart::form::tempfile::TempFile;
 use actix_multipart::form::text::Text;
 use actix_multipart::form::MultipartForm;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
@@ -83,13 +84,7 @@ SUMMER10,1,10001,TRACKING,ALWAYS,LI,,2026-06-01T00:00:00-04:00,2026-09-01T00:00:
 
 #[get("/uploads/template.csv")]
 async fn template(_user: CurrentUser) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"promo-code-upload-template.csv\"",
-        ))
-        .body(TEMPLATE_CSV)
+    csv::attachment("promo-code-upload-template.csv").body(TEMPLATE_CSV)
 }
 
 #[get("/uploads")]
@@ -342,57 +337,35 @@ async fn errors_csv(
 ) -> Result<HttpResponse, AppError> {
     let (brand, id) = (user.brand(), UploadId(id.into_inner()));
     let upload = db(&state, move |c| uploads::get(c, brand, id)).await?;
-    let header: Vec<String> = upload.header.clone();
-    let stream = super::stream_blocking(state.pool.clone(), move |conn, send| {
+    let header = upload.header;
+    let body = csv::stream(state.pool.clone(), move |conn, out| {
         // Rows wider than the header get unnamed header cells, so that the
         // Error column is the same column on every line.
         let width = header
             .len()
             .max(uploads::error_report_width(conn, brand, id)?);
-        let writer = || {
-            csv::WriterBuilder::new()
-                .flexible(true)
-                .from_writer(Vec::new())
-        };
-        let mut w = writer();
-        let mut head = header.clone();
+        let mut head = header;
         head.resize(width, String::new());
         head.push("Error".into());
-        let _ = w.write_record(&head);
+        out.lines.header(&head);
         let mut after = 0;
         loop {
             let batch = uploads::error_report_batch(conn, brand, id, after, 5_000)?;
             if batch.is_empty() {
-                break;
+                return Ok(());
             }
             for (row, mut fields, error) in batch {
                 after = row;
                 fields.resize(width, String::new());
                 fields.push(error);
-                let cells: Vec<String> = fields
-                    .iter()
-                    .map(|c| crate::domain::code::csv_safe(c).into_owned())
-                    .collect();
-                let _ = w.write_record(&cells);
+                out.lines.row(&fields);
             }
-            if !send(
-                std::mem::replace(&mut w, writer())
-                    .into_inner()
-                    .unwrap_or_default(),
-            ) {
+            if !out.flush() {
                 return Ok(());
             }
         }
-        send(w.into_inner().unwrap_or_default());
-        Ok(())
     });
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"upload-{id}-errors.csv\""),
-        ))
-        .streaming(stream))
+    Ok(csv::attachment(&format!("upload-{id}-errors.csv")).streaming(body))
 }
 
 /// Turns a refused multipart body (too large, cut off) into a clear page.
