@@ -11,6 +11,7 @@ use crate::domain::code::{
     expiry_end, format_human, format_input, parse_local, CodeForm, CodeQuery, CodeQueryForm,
     CodeSort, CodeStatus, MatchMode, NewCode, PAGE_SIZE,
 };
+use crate::domain::conflicts;
 use crate::domain::forms::FieldErrors;
 use crate::domain::matcher;
 use crate::domain::{BrandId, CodeId, DealId, ProgramId, Role};
@@ -558,95 +559,27 @@ fn check_refs(c: &NewCode, choices: &Choices, errors: &mut FieldErrors) {
     }
 }
 
-/// The leading literal characters of a pattern (after `^`, `(?i)` and
-/// opening groups), used to narrow the codes it is checked against.
-pub fn literal_prefix(pattern: &str) -> String {
-    let mut rest = pattern.trim();
-    loop {
-        let before = rest;
-        rest = rest
-            .trim_start_matches('^')
-            .trim_start_matches("(?i)")
-            .trim_start_matches("(?:")
-            .trim_start_matches('(');
-        if rest == before {
-            break;
-        }
-    }
-    if pattern.contains("(?i)") || pattern.contains('|') {
-        return String::new();
-    }
-    let mut out: Vec<char> = Vec::new();
-    let chars: Vec<char> = rest.chars().collect();
-    for (i, ch) in chars.iter().enumerate() {
-        if ch.is_alphanumeric() || *ch == '-' || *ch == '_' {
-            if matches!(chars.get(i + 1), Some('?' | '*' | '{')) {
-                break;
-            }
-            out.push(*ch);
-        } else {
-            break;
-        }
-    }
-    out.into_iter().collect()
-}
-
-/// Codes of other partners that a regex code would compete with.
+/// Codes of other partners that a regex code would compete with (read and
+/// checked off the async workers: up to 200,000 candidates).
 async fn regex_conflicts(
     state: &AppState,
     user: &CurrentUser,
     c: &NewCode,
     except: Option<CodeId>,
 ) -> Result<Vec<String>, AppError> {
-    if c.match_mode != MatchMode::Regex {
+    if c.match_mode != MatchMode::Regex || matcher::compile_code_regex(&c.code).is_err() {
         return Ok(Vec::new());
     }
-    let Ok(re) = matcher::compile_code_regex(&c.code) else {
-        return Ok(Vec::new());
-    };
-    let (brand, program, partner, prefix) = (
-        user.brand(),
-        c.program_id,
-        c.partner_id.map(|p| p.0),
-        literal_prefix(&c.code),
-    );
-    let candidates = db(state, move |conn| {
-        codes::conflict_candidates(conn, brand, program, partner, &prefix, except, 200_000)
+    let (brand, program, partner) = (user.brand(), c.program_id, c.partner_id.map(|p| p.0));
+    let pattern = c.code.clone();
+    db(state, move |conn| {
+        let prefix = conflicts::literal_prefix(&pattern);
+        let limit = conflicts::MAX_CANDIDATES;
+        let candidates =
+            codes::conflict_candidates(conn, brand, program, partner, &prefix, except, limit)?;
+        Ok(conflicts::regex_conflicts(&pattern, &candidates).messages())
     })
-    .await?;
-    let samples = matcher::sample_matches(&c.code, 8);
-    let mut out = Vec::new();
-    for cand in candidates {
-        let owner = cand
-            .partner_name
-            .clone()
-            .unwrap_or_else(|| "restricted".into());
-        if cand.match_mode == "LI" {
-            if re.is_match(cand.code.trim()) {
-                out.push(format!(
-                    "matches the exact code {} (#{}, {owner})",
-                    cand.code, cand.id
-                ));
-            }
-        } else if let Ok(other) = matcher::compile_code_regex(&cand.code) {
-            let theirs = matcher::sample_matches(&cand.code, 8);
-            let hit = theirs
-                .iter()
-                .find(|s| re.is_match(s))
-                .or_else(|| samples.iter().find(|s| other.is_match(s)));
-            if let Some(example) = hit {
-                out.push(format!(
-                    "overlaps the regex code {} (#{}, {owner}): both match {example}",
-                    cand.code, cand.id
-                ));
-            }
-        }
-        if out.len() >= 10 {
-            out.push("… and possibly more.".into());
-            break;
-        }
-    }
-    Ok(out)
+    .await
 }
 
 /// Validates a posted code: field errors, references, and (for regex codes)
@@ -1323,18 +1256,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[cfg(test)]
 mod tests {
-    use super::{literal_prefix, thousands};
-
-    #[test]
-    fn prefixes_narrow_the_conflict_search() {
-        assert_eq!(literal_prefix("^(SUMMER).*"), "SUMMER");
-        assert_eq!(literal_prefix("SUMMER.*"), "SUMMER");
-        assert_eq!(literal_prefix("^AB[0-9]{4}$"), "AB");
-        assert_eq!(literal_prefix("ABC?D"), "AB");
-        assert_eq!(literal_prefix("^(?i)summer.*"), "");
-        assert_eq!(literal_prefix("^(AB|CD)[0-9]{4}$"), "");
-        assert_eq!(literal_prefix("[A-Z]+"), "");
-    }
+    use super::thousands;
 
     #[test]
     fn numbers_get_thousands_separators() {

@@ -2,7 +2,8 @@
 //! database's refusals (overlaps, unknown references) as messages a user
 //! can act on.
 
-use crate::domain::code::NewCode;
+use crate::domain::code::{MatchMode, NewCode};
+use crate::domain::conflicts::Candidate;
 use crate::domain::{BrandId, CodeId, ProgramId};
 use crate::store::sql::escape_like;
 use crate::store::{violated_constraint, StoreError, StoreResult};
@@ -137,9 +138,9 @@ pub(super) fn code_write_error(
     }
 }
 
-/// A code that a new regex pattern would compete with.
+/// A code that a new regex pattern may compete with, as read.
 #[derive(Debug, Clone, QueryableByName)]
-pub struct ConflictCandidate {
+struct CandidateRow {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
     #[diesel(sql_type = Text)]
@@ -161,8 +162,8 @@ pub fn conflict_candidates(
     prefix: &str,
     except: Option<CodeId>,
     limit: i64,
-) -> StoreResult<Vec<ConflictCandidate>> {
-    Ok(diesel::sql_query(
+) -> StoreResult<Vec<Candidate>> {
+    let rows: Vec<CandidateRow> = diesel::sql_query(
         "SELECT c.id, c.code, c.match_mode, p.name AS partner_name
          FROM promo_codes c LEFT JOIN partners p ON p.brand_id = c.brand_id AND p.id = c.partner_id
          WHERE c.brand_id = $1 AND c.program_id = $2 AND c.partner_id IS DISTINCT FROM $3 AND c.id <> $6
@@ -176,7 +177,19 @@ pub fn conflict_candidates(
     .bind::<Text, _>(like_prefix(prefix))
     .bind::<BigInt, _>(limit)
     .bind::<BigInt, _>(except.map(|c| c.0).unwrap_or(0))
-    .load(conn)?)
+    .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Candidate {
+            id: CodeId(r.id),
+            // Anything but an exact code is tried as a pattern.
+            match_mode: MatchMode::parse(&r.match_mode)
+                .filter(|m| *m == MatchMode::Literal)
+                .unwrap_or(MatchMode::Regex),
+            code: r.code,
+            partner_name: r.partner_name,
+        })
+        .collect())
 }
 
 fn like_prefix(prefix: &str) -> String {

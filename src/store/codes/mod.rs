@@ -9,7 +9,7 @@ mod history;
 mod list;
 mod write;
 
-pub use self::conflicts::{conflict_candidates, overlapping, ConflictCandidate, Overlap};
+pub use self::conflicts::{conflict_candidates, overlapping, Overlap};
 pub use self::export::{export_batch, rows_by_ids};
 pub use self::history::{history, HistoryRow};
 pub use self::list::{code_search_pattern, list, CodePage, COUNT_CAP};
