@@ -13,7 +13,9 @@ pub use self::conflicts::{conflict_candidates, overlapping, Overlap};
 pub use self::export::{export_batch, rows_by_ids};
 pub use self::history::{history, HistoryRow};
 pub use self::list::{code_search_pattern, list, CodePage, COUNT_CAP};
-pub use self::write::{apply_deal, create, expire, reactivate, set_dates, update};
+pub use self::write::{
+    apply_deal, create, expire, for_each_code, reactivate, set_dates, update, BulkOutcome,
+};
 pub use super::sql::Total;
 
 use super::sql::{Bind, Where};

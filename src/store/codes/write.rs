@@ -359,3 +359,45 @@ pub fn apply_deal(
         Ok(before)
     })
 }
+
+/// What a change of many codes did: the codes changed (id and code), and
+/// those refused (id, code, reason).
+#[derive(Debug, Default)]
+pub struct BulkOutcome {
+    pub done: Vec<(i64, String)>,
+    pub refused: Vec<(i64, String, String)>,
+}
+
+/// Changes each code with `change`, which gets the code as it is and runs
+/// one of the changes above, each in its own transaction: one refusal (an
+/// overlap, an already expired code) does not undo the others, and each
+/// outcome is reported. An id that is not one of the brand's codes is
+/// refused as "No such code."; an error other than a refusal stops it.
+pub fn for_each_code(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    ids: &[CodeId],
+    mut change: impl FnMut(&mut PgConnection, &CodeRow) -> StoreResult<CodeRow>,
+) -> StoreResult<BulkOutcome> {
+    let mut out = BulkOutcome::default();
+    for &id in ids {
+        let row = match get(conn, brand, id) {
+            Ok(r) => r,
+            Err(StoreError::NotFound) => {
+                out.refused
+                    .push((id.0, format!("#{id}"), "No such code.".to_string()));
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match change(conn, &row) {
+            Ok(r) => out.done.push((id.0, r.code)),
+            Err(StoreError::Conflict(m)) => {
+                let name = get(conn, brand, id).map(|r| r.code).unwrap_or_default();
+                out.refused.push((id.0, name, m));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
