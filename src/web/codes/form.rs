@@ -12,7 +12,7 @@ use crate::store::programs::Program;
 use crate::web::error::AppError;
 use crate::web::layout::Layout;
 use crate::web::session::CurrentUser;
-use crate::web::{db, page, see_other, AppState};
+use crate::web::{db, page, refusal, saved, AppState};
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use askama::Template;
@@ -229,8 +229,7 @@ async fn validate(
     let c = match parsed {
         Ok(c) if errors.is_empty() => c,
         _ => {
-            let tpl = form_page(user, code_id, posted.form, errors, choices);
-            return Ok(Err(page(StatusCode::UNPROCESSABLE_ENTITY, &tpl)));
+            return Ok(Err(invalid(user, code_id, posted.form, errors, choices)));
         }
     };
     if posted.confirm_conflicts != "yes" {
@@ -244,20 +243,14 @@ async fn validate(
     Ok(Ok(c))
 }
 
-/// Shows a refusal of the store beside the field it concerns (the code
-/// value for overlaps and locked values).
-fn conflict_page(
+/// The form again with its errors (422).
+fn invalid(
     user: &CurrentUser,
     code_id: Option<i64>,
     form: CodeForm,
-    refusal: AppError,
+    errors: FieldErrors,
     choices: Arc<Choices>,
 ) -> HttpResponse {
-    let mut errors = FieldErrors::new();
-    match refusal {
-        AppError::Invalid { field, message } => errors.add(field, message),
-        other => errors.add("code", other.to_string()),
-    }
     page(
         StatusCode::UNPROCESSABLE_ENTITY,
         &form_page(user, code_id, form, errors, choices),
@@ -281,25 +274,34 @@ pub(super) async fn create(
     let c = match c.starting_now(Utc::now()) {
         Ok(c) => c,
         Err(errors) => {
-            let tpl = form_page(&user, None, form, errors, choices(&state, &user).await?);
-            return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &tpl));
+            return Ok(invalid(
+                &user,
+                None,
+                form,
+                errors,
+                choices(&state, &user).await?,
+            ))
         }
     };
     let (brand, uid) = (user.brand(), user.id());
     let value = c.code.clone();
     match db(&state, move |conn| codes::create(conn, brand, uid, &c)).await {
-        Ok(id) => {
-            user.flash("success", format!("Promo code {value} created."));
-            Ok(see_other(&format!("/codes/{id}")))
-        }
-        Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. })) => Ok(conflict_page(
+        Ok(id) => Ok(saved(
             &user,
-            None,
-            form,
-            e,
-            choices(&state, &user).await?,
+            format!("Promo code {value} created."),
+            &format!("/codes/{id}"),
         )),
-        Err(e) => Err(e),
+        // Overlaps and unknown references beside their field.
+        Err(e) => {
+            let errors = refusal(e, "code")?;
+            Ok(invalid(
+                &user,
+                None,
+                form,
+                errors,
+                choices(&state, &user).await?,
+            ))
+        }
     }
 }
 
@@ -373,17 +375,17 @@ pub(super) async fn update(
         Err(res) => return Ok(res),
     };
     match db(&state, move |conn| codes::update(conn, brand, uid, id, &c)).await {
-        Ok(()) => {
-            user.flash("success", "Promo code saved.");
-            Ok(see_other(&format!("/codes/{id}")))
+        Ok(()) => Ok(saved(&user, "Promo code saved.", &format!("/codes/{id}"))),
+        // Overlaps and locked values beside their field.
+        Err(e) => {
+            let errors = refusal(e, "code")?;
+            Ok(invalid(
+                &user,
+                Some(id.0),
+                form,
+                errors,
+                choices(&state, &user).await?,
+            ))
         }
-        Err(e @ (AppError::Conflict(_) | AppError::Invalid { .. })) => Ok(conflict_page(
-            &user,
-            Some(id.0),
-            form,
-            e,
-            choices(&state, &user).await?,
-        )),
-        Err(e) => Err(e),
     }
 }

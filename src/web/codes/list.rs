@@ -1,8 +1,8 @@
 //! The code list: filters, sort, pages and the bulk selection.
 
-use super::{display_window, total_label, Choices};
+use super::{display_window, filter_is, shown_range, total_label, Choices};
 use crate::domain::code::{CodeQuery, CodeQueryForm, CodeSort, CodeStatus, PAGE_SIZE};
-use crate::store::codes::{self, CodeRow, Total};
+use crate::store::codes::{self, CodePage, CodeRow, Total};
 use crate::store::partners::Partner;
 use crate::web::error::AppError;
 use crate::web::layout::Layout;
@@ -11,10 +11,8 @@ use crate::web::{db, page, AppState};
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse};
 use askama::Template;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use std::sync::Arc;
-
-// ---------------------------------------------------------------- list
 
 #[derive(Template)]
 #[template(path = "codes/list.html")]
@@ -48,6 +46,42 @@ enum PageLink {
 }
 
 impl ListPage {
+    fn new(
+        layout: Layout,
+        query: CodeQuery,
+        raw: CodeQueryForm,
+        found: CodePage,
+        choices: Arc<Choices>,
+        now: DateTime<Utc>,
+    ) -> ListPage {
+        let (first_shown, last_shown) = shown_range(query.page, found.rows.len());
+        let rows = found
+            .rows
+            .into_iter()
+            .map(|row| {
+                let (start, end) = display_window(&row);
+                ListRow {
+                    status: row.status(now),
+                    start,
+                    end,
+                    row,
+                }
+            })
+            .collect();
+        ListPage {
+            layout,
+            rows,
+            pages: page_links(&query, found.total),
+            total: found.total,
+            export_query: query.to_query(1, None),
+            query,
+            raw,
+            choices,
+            first_shown,
+            last_shown,
+        }
+    }
+
     fn sort_class(&self, column: &str) -> &'static str {
         match self.query.sort {
             Some(s) if s.as_str() == column => {
@@ -73,17 +107,7 @@ impl ListPage {
             .unwrap_or_default()
     }
     fn is(&self, field: &str, value: &str) -> bool {
-        let current = match field {
-            "status" => &self.raw.status,
-            "partner" => &self.raw.partner,
-            "type" => &self.raw.code_type,
-            "match_mode" => &self.raw.match_mode,
-            "credit_rule" => &self.raw.credit_rule,
-            "deal" => &self.raw.deal,
-            "program" => &self.raw.program,
-            _ => return false,
-        };
-        current.trim().eq_ignore_ascii_case(value)
+        filter_is(&self.raw, field, value)
     }
     /// The list's query, sent back by the bulk form (see `back_to_list`).
     fn back_query(&self) -> String {
@@ -200,32 +224,7 @@ pub(super) async fn list(
         state.estimates.put(key, n);
     }
     fill_names(&mut page_data.rows, &choices);
-    let first_shown = (i64::from(query.page) - 1) * PAGE_SIZE + 1;
-    let last_shown = first_shown + page_data.rows.len() as i64 - 1;
-    let rows = page_data
-        .rows
-        .into_iter()
-        .map(|row| {
-            let (start, end) = display_window(&row);
-            ListRow {
-                status: row.status(now),
-                start,
-                end,
-                row,
-            }
-        })
-        .collect();
-    let tpl = ListPage {
-        layout: user.layout("codes", "Promo codes"),
-        rows,
-        pages: page_links(&query, page_data.total),
-        total: page_data.total,
-        export_query: query.to_query(1, None),
-        query,
-        raw,
-        choices,
-        first_shown,
-        last_shown,
-    };
+    let layout = user.layout("codes", "Promo codes");
+    let tpl = ListPage::new(layout, query, raw, page_data, choices, now);
     Ok(page(StatusCode::OK, &tpl))
 }

@@ -14,7 +14,7 @@ use super::error::AppError;
 use super::session::CurrentUser;
 use super::{db, AppState};
 use crate::cache::VersionedCache;
-use crate::domain::code::format_human;
+use crate::domain::code::{format_human, CodeQueryForm, PAGE_SIZE};
 use crate::domain::BrandId;
 use crate::store::codes::{CodeRow, Total};
 use crate::store::deals::{self, Deal};
@@ -80,6 +80,28 @@ pub fn total_label(total: Total) -> String {
         Total::Exact(n) => format!("{} code{}", thousands(n), if n == 1 { "" } else { "s" }),
         Total::About(n) => format!("about {} codes (estimated)", thousands(n)),
     }
+}
+
+/// Whether the list's filter `field` (a query parameter: `status`, `type`,
+/// `partner`...) is set to `value`, for the filter bar's selects.
+pub fn filter_is(raw: &CodeQueryForm, field: &str, value: &str) -> bool {
+    let current = match field {
+        "status" => &raw.status,
+        "partner" => &raw.partner,
+        "type" => &raw.code_type,
+        "match_mode" => &raw.match_mode,
+        "credit_rule" => &raw.credit_rule,
+        "deal" => &raw.deal,
+        "program" => &raw.program,
+        _ => return false,
+    };
+    current.trim().eq_ignore_ascii_case(value)
+}
+
+/// The first and last row numbers of a page of `rows` rows ("51–100 of ...").
+pub fn shown_range(page: u32, rows: usize) -> (i64, i64) {
+    let first = (i64::from(page) - 1) * PAGE_SIZE + 1;
+    (first, first + rows as i64 - 1)
 }
 
 /// A code's start and end as a list shows them (no start: "—", no end:
