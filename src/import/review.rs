@@ -1,8 +1,9 @@
 //! The review of an uploaded file, in one call: the file is read row by row
-//! ([`reader`]), its header checked ([`header`]), each row validated
-//! ([`rows`]) and staged, and the staged rows checked against each other
-//! and the brand's codes (`store::uploads`), all in one transaction. A file
-//! refused on the way keeps nothing (not even its upload number).
+//! ([`reader`]), its header checked ([`header`](super::header)),
+//! each row validated ([`rows`](super::rows)) and staged, and the staged rows
+//! checked against each other and the brand's codes (`store::uploads`), all
+//! in one transaction. A file refused on the way keeps nothing (not even its
+//! upload number).
 
 use super::header::{check_header, Column};
 use super::reader::{self, FileError};

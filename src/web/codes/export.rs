@@ -18,7 +18,7 @@ pub(super) fn csv_record(r: &CodeRow, now: DateTime<Utc>) -> [String; 18] {
     // instants to the microsecond (a code made or expired "now"); an
     // upload of this file with "update existing codes" takes a date
     // equal to the code's to the second for the code's own instant
-    // (`same_time` in store/uploads.rs), so the file reads as people
+    // (`same_time` in store/uploads/check.rs), so the file reads as people
     // write dates and still changes nothing when uploaded again.
     let date = |t: Option<DateTime<Utc>>| {
         t.map(|t| {
