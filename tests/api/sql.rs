@@ -124,3 +124,37 @@ fn the_capped_count_and_the_estimate() {
     let estimate = Where::default().estimate(&mut conn, "t").unwrap();
     assert_eq!(estimate, 28);
 }
+
+#[test]
+fn a_keyset_by_id_reads_batches_in_id_order() {
+    let db = TestDb::new();
+    let mut conn = db.conn();
+    table(&mut conn);
+    let mut ids = Vec::new();
+    let mut after: Option<i64> = None;
+    loop {
+        let keyset = Keyset {
+            key: "t.id",
+            id: "t.id",
+            at: after.map_or(PageAt::First, |id| {
+                PageAt::After(Cursor {
+                    key: KeyValue::Int(id),
+                    id,
+                })
+            }),
+            limit: 4,
+        };
+        let mut w = Where::new("t.grp = ?", vec![Bind::int(1)]);
+        let (tail, binds) = keyset.apply_limit(&mut w, 4);
+        let batch: Vec<Row> = w
+            .query("SELECT t.id, t.k FROM t", &tail, binds)
+            .load(&mut conn)
+            .unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        after = batch.last().map(|r| r.id);
+        ids.extend(batch.into_iter().map(|r| r.id));
+    }
+    assert_eq!(ids, (1..=23).rev().collect::<Vec<i64>>());
+}

@@ -5,7 +5,7 @@ use super::list::{filters, literal_hits, partners_named, Search};
 use super::{CodeRow, ROW_COLUMNS, ROW_FROM};
 use crate::domain::code::CodeQuery;
 use crate::domain::BrandId;
-use crate::store::sql::{Bind, Where};
+use crate::store::sql::{Bind, Cursor, KeyValue, Keyset, PageAt, Where};
 use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -31,13 +31,23 @@ pub fn export_batch(
             literal,
         },
     );
-    if let Some(a) = after {
-        w.push("c.id < ?", vec![Bind::int(a)]);
-    }
+    // Newest first by id alone: `c.id < ? ORDER BY c.id DESC LIMIT ?`.
+    let keyset = Keyset {
+        key: "c.id",
+        id: "c.id",
+        at: after.map_or(PageAt::First, |id| {
+            PageAt::After(Cursor {
+                key: KeyValue::Int(id),
+                id,
+            })
+        }),
+        limit: batch,
+    };
+    let (tail, tail_binds) = keyset.apply_limit(&mut w, batch);
     Ok(w.query(
         &format!("SELECT {ROW_COLUMNS}{ROW_FROM}"),
-        " ORDER BY c.id DESC LIMIT ?",
-        vec![Bind::int(batch)],
+        &tail,
+        tail_binds,
     )
     .load(conn)?)
 }
