@@ -69,6 +69,17 @@ pub enum Payout {
     Flat(Decimal),
 }
 
+impl Payout {
+    /// As stored: (percent, flat), at most one of them set.
+    pub fn columns(p: Option<Payout>) -> (Option<Decimal>, Option<Decimal>) {
+        match p {
+            Some(Payout::Percent(v)) => (Some(v), None),
+            Some(Payout::Flat(v)) => (None, Some(v)),
+            None => (None, None),
+        }
+    }
+}
+
 /// Reads a payout from the pair of form fields; both filled is an error.
 pub fn parse_payout(errors: &mut FieldErrors, percent: &str, flat: &str) -> Option<Payout> {
     let p = optional_decimal(

@@ -15,14 +15,6 @@ use diesel::sql_types::BigInt;
 use rust_decimal::Decimal;
 use serde_json::{json, Map, Value};
 
-fn payout_columns(p: Option<Payout>) -> (Option<Decimal>, Option<Decimal>) {
-    match p {
-        Some(Payout::Percent(v)) => (Some(v), None),
-        Some(Payout::Flat(v)) => (None, Some(v)),
-        None => (None, None),
-    }
-}
-
 /// The columns a user edits, as written to the table: shared by insert,
 /// update and the history snapshot.
 #[derive(Debug, Clone, Insertable, AsChangeset)]
@@ -45,7 +37,7 @@ pub(super) struct CodeColumns {
 
 impl From<&NewCode> for CodeColumns {
     fn from(c: &NewCode) -> Self {
-        let (payout_percent, payout_flat) = payout_columns(c.payout);
+        let (payout_percent, payout_flat) = Payout::columns(c.payout);
         CodeColumns {
             program_id: c.program_id.0,
             code: c.code.clone(),
