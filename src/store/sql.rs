@@ -413,8 +413,24 @@ pub struct KeysetPage<R> {
     pub next: Option<String>,
 }
 
-impl Keyset<'_> {
-    fn by_id(&self) -> bool {
+impl<'a> Keyset<'a> {
+    /// Pages by id alone, newest first: the rows after `after` (its id), or
+    /// the first ones (`id < ? ORDER BY id DESC LIMIT ?`).
+    pub fn by_id(id: &'a str, after: Option<i64>, limit: i64) -> Keyset<'a> {
+        Keyset {
+            key: id,
+            id,
+            at: after.map_or(PageAt::First, |id| {
+                PageAt::After(Cursor {
+                    key: KeyValue::Int(id),
+                    id,
+                })
+            }),
+            limit,
+        }
+    }
+
+    fn keyed_by_id(&self) -> bool {
         self.key == self.id
     }
 
@@ -434,7 +450,7 @@ impl Keyset<'_> {
             PageAt::Before(c) => (Some(c), ">", "ASC"),
         };
         if let Some(c) = cursor {
-            if self.by_id() {
+            if self.keyed_by_id() {
                 w.push(&format!("{id} {op} ?"), vec![Bind::int(c.id)]);
             } else {
                 w.push(
@@ -443,7 +459,7 @@ impl Keyset<'_> {
                 );
             }
         }
-        let order = if self.by_id() {
+        let order = if self.keyed_by_id() {
             format!(" ORDER BY {id} {dir} LIMIT ?")
         } else {
             format!(" ORDER BY {k} {dir}, {id} {dir} LIMIT ?")
@@ -675,15 +691,7 @@ mod tests {
     #[test]
     fn a_keyset_by_id_alone_compares_the_id() {
         let mut w = Where::new("c.brand_id = ?", vec![Bind::int(7)]);
-        let keyset = Keyset {
-            key: "c.id",
-            id: "c.id",
-            at: PageAt::After(Cursor {
-                key: KeyValue::Int(500),
-                id: 500,
-            }),
-            limit: 5_000,
-        };
+        let keyset = Keyset::by_id("c.id", Some(500), 5_000);
         let (tail, tail_binds) = keyset.apply_limit(&mut w, 5_000);
         let q = w.query("SELECT c.id FROM promo_codes c", &tail, tail_binds);
         assert_eq!(

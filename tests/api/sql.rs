@@ -133,17 +133,7 @@ fn a_keyset_by_id_reads_batches_in_id_order() {
     let mut ids = Vec::new();
     let mut after: Option<i64> = None;
     loop {
-        let keyset = Keyset {
-            key: "t.id",
-            id: "t.id",
-            at: after.map_or(PageAt::First, |id| {
-                PageAt::After(Cursor {
-                    key: KeyValue::Int(id),
-                    id,
-                })
-            }),
-            limit: 4,
-        };
+        let keyset = Keyset::by_id("t.id", after, 4);
         let mut w = Where::new("t.grp = ?", vec![Bind::int(1)]);
         let (tail, binds) = keyset.apply_limit(&mut w, 4);
         let batch: Vec<Row> = w

@@ -2,6 +2,7 @@
 //! database's refusals (overlaps, unknown references) as messages a user
 //! can act on.
 
+use super::ActiveWindow;
 use crate::domain::code::{MatchMode, NewCode};
 use crate::domain::conflicts::Candidate;
 use crate::domain::{BrandId, CodeId, ProgramId};
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
 
-/// The existing exact codes with the same value whose dates overlap a range.
+/// An existing exact code with the same value whose dates overlap a range.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct Overlap {
     #[diesel(sql_type = BigInt)]
@@ -20,22 +21,27 @@ pub struct Overlap {
     pub code: String,
     #[diesel(sql_type = Nullable<Text>)]
     pub partner_name: Option<String>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub active_start: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub active_end: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Text)]
-    pub time_zone: String,
+    #[diesel(embed)]
+    pub window: ActiveWindow,
 }
 
+/// Where a code would be: its program, its value and its dates (no start:
+/// from the beginning of time, no end: for ever), leaving out the code
+/// itself when it exists.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub program: ProgramId,
+    pub value: &'a str,
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+    pub except: Option<CodeId>,
+}
+
+/// The exact codes (at most 5) that a code at `place` would overlap.
 pub fn overlapping(
     conn: &mut PgConnection,
     brand: BrandId,
-    program: ProgramId,
-    value: &str,
-    start: Option<DateTime<Utc>>,
-    end: Option<DateTime<Utc>>,
-    except: Option<CodeId>,
+    place: &Place<'_>,
 ) -> StoreResult<Vec<Overlap>> {
     Ok(diesel::sql_query(
         "SELECT c.id, c.code, p.name AS partner_name, c.active_start, c.active_end, c.time_zone
@@ -46,23 +52,12 @@ pub fn overlapping(
          ORDER BY c.id LIMIT 5",
     )
     .bind::<BigInt, _>(brand.0)
-    .bind::<BigInt, _>(program.0)
-    .bind::<Text, _>(value)
-    .bind::<Nullable<Timestamptz>, _>(start)
-    .bind::<Nullable<Timestamptz>, _>(end)
-    .bind::<BigInt, _>(except.map(|c| c.0).unwrap_or(0))
+    .bind::<BigInt, _>(place.program.0)
+    .bind::<Text, _>(place.value)
+    .bind::<Nullable<Timestamptz>, _>(place.start)
+    .bind::<Nullable<Timestamptz>, _>(place.end)
+    .bind::<BigInt, _>(place.except.map(|c| c.0).unwrap_or(0))
     .load(conn)?)
-}
-
-fn describe_window(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>, tz: &str) -> String {
-    let tz: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
-    let f = |t: DateTime<Utc>| crate::domain::code::format_human(t, tz);
-    match (start, end) {
-        (None, None) => "with no start or end date".into(),
-        (Some(s), None) => format!("from {} with no end", f(s)),
-        (None, Some(e)) => format!("until {}", f(e)),
-        (Some(s), Some(e)) => format!("from {} to {}", f(s), f(e)),
-    }
 }
 
 /// Explains an exclusion violation by naming the code(s) in the way. With
@@ -71,13 +66,9 @@ fn describe_window(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>, tz:
 pub(super) fn overlap_conflict(
     conn: &mut PgConnection,
     brand: BrandId,
-    program: ProgramId,
-    value: &str,
-    start: Option<DateTime<Utc>>,
-    end: Option<DateTime<Utc>>,
-    except: Option<CodeId>,
+    place: &Place<'_>,
 ) -> StoreError {
-    match overlapping(conn, brand, program, value, start, end, except) {
+    match overlapping(conn, brand, place) {
         Ok(list) if !list.is_empty() => {
             let o = &list[0];
             StoreError::Conflict(format!(
@@ -86,12 +77,13 @@ pub(super) fn overlap_conflict(
                 o.code,
                 o.id,
                 o.partner_name.as_deref().map(|p| format!(", partner {p}")).unwrap_or_default(),
-                describe_window(o.active_start, o.active_end, &o.time_zone)
+                o.window.describe()
             ))
         }
         Ok(_) => StoreError::Conflict(format!(
-            "The code {value} could not be saved: its value shares a 64-bit hash with another code of this program \
-             (a hash collision, not a duplicate). Please choose a slightly different value."
+            "The code {} could not be saved: its value shares a 64-bit hash with another code of this program \
+             (a hash collision, not a duplicate). Please choose a slightly different value.",
+            place.value
         )),
         Err(e) => e,
     }
@@ -110,15 +102,14 @@ pub(super) fn code_write_error(
     e: diesel::result::Error,
 ) -> StoreError {
     if is_overlap(&e) {
-        return overlap_conflict(
-            conn,
-            brand,
-            c.program_id,
-            &c.code,
-            c.active_start,
-            c.active_end,
+        let place = Place {
+            program: c.program_id,
+            value: &c.code,
+            start: c.active_start,
+            end: c.active_end,
             except,
-        );
+        };
+        return overlap_conflict(conn, brand, &place);
     }
     match violated_constraint(&e) {
         Some((diesel::result::DatabaseErrorKind::ForeignKeyViolation, name)) => {

@@ -5,7 +5,7 @@ use super::list::{filters, literal_hits, partners_named, Search};
 use super::{CodeRow, ROW_COLUMNS, ROW_FROM};
 use crate::domain::code::CodeQuery;
 use crate::domain::BrandId;
-use crate::store::sql::{Bind, Cursor, KeyValue, Keyset, PageAt, Where};
+use crate::store::sql::{Bind, Keyset, Where};
 use crate::store::StoreResult;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -32,17 +32,7 @@ pub fn export_batch(
         },
     );
     // Newest first by id alone: `c.id < ? ORDER BY c.id DESC LIMIT ?`.
-    let keyset = Keyset {
-        key: "c.id",
-        id: "c.id",
-        at: after.map_or(PageAt::First, |id| {
-            PageAt::After(Cursor {
-                key: KeyValue::Int(id),
-                id,
-            })
-        }),
-        limit: batch,
-    };
+    let keyset = Keyset::by_id("c.id", after, batch);
     let (tail, tail_binds) = keyset.apply_limit(&mut w, batch);
     Ok(w.query(
         &format!("SELECT {ROW_COLUMNS}{ROW_FROM}"),

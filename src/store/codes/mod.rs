@@ -9,7 +9,7 @@ mod history;
 mod list;
 mod write;
 
-pub use self::conflicts::{conflict_candidates, overlapping, Overlap};
+pub use self::conflicts::{conflict_candidates, overlapping, Overlap, Place};
 pub use self::export::{export_batch, rows_by_ids};
 pub use self::history::{history, HistoryRow};
 pub use self::list::{code_search_pattern, list, CodePage, COUNT_CAP};
@@ -21,7 +21,7 @@ pub use super::sql::Total;
 use super::sql::{Bind, Where};
 use super::{StoreError, StoreResult};
 use crate::db::schema::{actions, promo_codes};
-use crate::domain::code::CodeStatus;
+use crate::domain::code::{format_human, CodeStatus};
 use crate::domain::{BrandId, CodeId, ProgramId};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -79,6 +79,45 @@ impl CodeRow {
     }
     pub fn tz(&self) -> chrono_tz::Tz {
         self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+/// A code's active dates and the time zone they are shown in, as read: a
+/// part of the rows that show a code's dates without the whole code.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ActiveWindow {
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub active_start: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub active_end: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Text)]
+    pub time_zone: String,
+}
+
+impl ActiveWindow {
+    /// The zone (UTC if its stored name no longer parses).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// The start as shown, in the code's zone.
+    pub fn start_shown(&self) -> Option<String> {
+        self.active_start.map(|t| format_human(t, self.tz()))
+    }
+
+    pub fn end_shown(&self) -> Option<String> {
+        self.active_end.map(|t| format_human(t, self.tz()))
+    }
+
+    /// "from 2026-06-01 00:00 EDT to 2026-09-01 00:00 EDT", "until ...",
+    /// "with no start or end date".
+    pub fn describe(&self) -> String {
+        match (self.start_shown(), self.end_shown()) {
+            (None, None) => "with no start or end date".into(),
+            (Some(s), None) => format!("from {s} with no end"),
+            (None, Some(e)) => format!("until {e}"),
+            (Some(s), Some(e)) => format!("from {s} to {e}"),
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 //! Creating and changing codes, each change with its history entry in the
 //! same transaction.
 
-use super::conflicts::{code_write_error, is_overlap, overlap_conflict};
+use super::conflicts::{code_write_error, is_overlap, overlap_conflict, Place};
 use super::history::{diff, record, snapshot};
 use super::{get, has_credited, CodeRow};
 use crate::db::schema::promo_codes;
@@ -176,23 +176,14 @@ fn set_window(
         .execute(conn)
         .map_err(StoreError::Db)?;
         let mut changes = Map::new();
-        if before.active_start != start {
-            changes.insert(
-                "active_start".into(),
-                json!([
-                    before.active_start.map(|t| t.to_rfc3339()),
-                    start.map(|t| t.to_rfc3339())
-                ]),
-            );
-        }
-        if before.active_end != end {
-            changes.insert(
-                "active_end".into(),
-                json!([
-                    before.active_end.map(|t| t.to_rfc3339()),
-                    end.map(|t| t.to_rfc3339())
-                ]),
-            );
+        let time = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339());
+        for (field, from, to) in [
+            ("active_start", before.active_start, start),
+            ("active_end", before.active_end, end),
+        ] {
+            if from != to {
+                changes.insert(field.into(), json!([time(from), time(to)]));
+            }
         }
         record(
             conn,
@@ -208,16 +199,14 @@ fn set_window(
         Err(StoreError::Db(e)) if is_overlap(&e) => {
             // Look again to name the code in the way.
             let row = get(conn, brand, id)?;
-            let c = overlap_conflict(
-                conn,
-                brand,
-                ProgramId(row.program_id),
-                &row.code,
-                None,
-                None,
-                Some(id),
-            );
-            Err(c)
+            let place = Place {
+                program: ProgramId(row.program_id),
+                value: &row.code,
+                start: None,
+                end: None,
+                except: Some(id),
+            };
+            Err(overlap_conflict(conn, brand, &place))
         }
         other => other,
     }

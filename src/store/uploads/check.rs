@@ -9,17 +9,21 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamptz};
 
-/// Moves staged rows that a query selects to the errors, with a message.
-/// `select` yields `row_number, column_name, value, message` for the upload.
-fn demote(
-    conn: &mut PgConnection,
+/// The upload a check runs for: `$1` (brand), `$2` (upload) and `$3` (the
+/// review's time) of its statements.
+#[derive(Debug, Clone, Copy)]
+struct Review {
     brand: BrandId,
     upload: UploadId,
-    select: &str,
     now: DateTime<Utc>,
-) -> StoreResult<i64> {
-    let sql = format!(
-        "WITH bad AS ({select}),
+}
+
+impl Review {
+    /// Moves staged rows that a query selects to the errors, with a message.
+    /// `select` yields `row_number, column_name, value, message` for the upload.
+    fn demote(&self, conn: &mut PgConnection, select: &str) -> StoreResult<i64> {
+        let sql = format!(
+            "WITH bad AS ({select}),
          errs AS (INSERT INTO upload_errors (brand_id, upload_id, row_number, column_name, value, message)
                   SELECT $1, $2, row_number, column_name, value, message FROM bad
                   ON CONFLICT DO NOTHING),
@@ -28,12 +32,13 @@ fn demote(
                    RETURNING r.row_number, r.fields)
          INSERT INTO upload_error_rows (brand_id, upload_id, row_number, fields)
          SELECT $1, $2, row_number, fields FROM moved ON CONFLICT DO NOTHING"
-    );
-    Ok(diesel::sql_query(sql)
-        .bind::<BigInt, _>(brand.0)
-        .bind::<BigInt, _>(upload.0)
-        .bind::<Timestamptz, _>(now)
-        .execute(conn)? as i64)
+        );
+        Ok(diesel::sql_query(sql)
+            .bind::<BigInt, _>(self.brand.0)
+            .bind::<BigInt, _>(self.upload.0)
+            .bind::<Timestamptz, _>(self.now)
+            .execute(conn)? as i64)
+    }
 }
 
 // SQL of the checks and the accept. `$1` is the brand, `$2` the upload, `$3`
@@ -140,6 +145,7 @@ pub fn check(
     // just copied for a handful and picks nested loops for the checks below
     // (seen: 30 s instead of 1 s for 100,000 rows on a new server).
     diesel::sql_query("ANALYZE upload_rows").execute(conn)?;
+    let review = Review { brand, upload, now };
     // An exact code (ignoring case) or a pattern (exactly) may appear once
     // per overlapping period; later rows name the first. Empty start = from
     // now on.
@@ -155,10 +161,8 @@ pub fn check(
     // (for this transaction only).
     diesel::sql_query("SET LOCAL enable_mergejoin = off").execute(conn)?;
     diesel::sql_query("SET LOCAL work_mem = '192MB'").execute(conn)?;
-    demote(
+    review.demote(
         conn,
-        brand,
-        upload,
         &format!(
             "SELECT r.row_number, 'Promo Code' AS column_name, r.code AS value,
                 'Duplicate of row ' || min(o.row_number) || ' in this file: the same '
@@ -174,7 +178,6 @@ pub fn check(
             row_range("o"),
             row_range("r")
         ),
-        now,
     )?;
     diesel::sql_query("RESET enable_nestloop").execute(conn)?;
     diesel::sql_query("RESET enable_mergejoin").execute(conn)?;
@@ -184,10 +187,8 @@ pub fn check(
         // A row meeting several codes updates the one with its dates (to the
         // second: a value issued again right after its first code expired
         // may have both codes in the second the export writes).
-        demote(
+        review.demote(
             conn,
-            brand,
-            upload,
             &format!(
                 "WITH m AS (SELECT r.row_number, r.code, c.id, {same} AS same {meeting}),
                  g AS (SELECT row_number, code, count(*) AS n, count(*) FILTER (WHERE same) AS n_same,
@@ -197,7 +198,6 @@ pub fn check(
                         'Matches ' || n || ' existing codes (' || ids || '): cannot tell which one to update.' AS message
                  FROM g WHERE n > 1 AND n_same <> 1"
             ),
-            now,
         )?;
         diesel::sql_query(format!(
             "UPDATE upload_rows u SET existing_id = m.id
@@ -211,10 +211,8 @@ pub fn check(
         .execute(conn)?;
         // Two rows (with dates apart) may both overlap one existing code:
         // only one can update it.
-        demote(
+        review.demote(
             conn,
-            brand,
-            upload,
             "SELECT row_number, 'Promo Code' AS column_name, code AS value,
                     'Updates the same existing code (#' || existing_id || ') as row ' || first_row
                     || ' in this file: keep one row per existing code.' AS message
@@ -223,15 +221,12 @@ pub fn check(
                    FROM upload_rows
                    WHERE brand_id = $1 AND upload_id = $2 AND existing_id IS NOT NULL) s
              WHERE row_number > first_row",
-            now,
         )?;
         // An update may end a code at its start (it never begins, as the
         // app's expire does with a code that has not started), not before.
         if let Some(end) = end_column {
-            demote(
+            review.demote(
                 conn,
-                brand,
-                upload,
                 &format!(
                     "SELECT r.row_number, '{header}' AS column_name, coalesce(btrim(r.fields[{pos}]), '') AS value,
                             'The end is before the start of the code it updates (#' || c.id || '): give a start date too, or a later end.' AS message
@@ -242,14 +237,11 @@ pub fn check(
                     ne = new_end(),
                     ns = new_start(),
                 ),
-                now,
             )?;
         }
     } else {
-        demote(
+        review.demote(
             conn,
-            brand,
-            upload,
             &format!(
                 "SELECT DISTINCT ON (r.row_number) r.row_number, 'Promo Code' AS column_name, r.code AS value,
                         'Conflicts with the existing code ' || c.code || ' (#' || c.id || ') '
@@ -257,16 +249,13 @@ pub fn check(
                         || 'Change the dates, expire that code, or upload with \"update existing codes\".' AS message
                  {meeting} ORDER BY r.row_number, {same} DESC, c.id"
             ),
-            now,
         )?;
     }
     // A new code must end after it starts (an empty start: when it is
     // created), or it would never begin.
     if let Some(end) = end_column {
-        demote(
+        review.demote(
             conn,
-            brand,
-            upload,
             &format!(
                 "SELECT row_number, '{header}' AS column_name, coalesce(btrim(fields[{pos}]), '') AS value,
                         CASE WHEN active_start IS NULL THEN 'The end is in the past: give a start date too, or a later end.'
@@ -276,7 +265,6 @@ pub fn check(
                 header = end.header,
                 pos = end.position + 1,
             ),
-            now,
         )?;
     }
     refresh_counts(conn, brand, upload, update_existing)

@@ -4,10 +4,11 @@
 use super::check::unchanged;
 use crate::db::schema::{upload_error_rows, upload_errors};
 use crate::domain::{BrandId, UploadId};
+use crate::store::codes::ActiveWindow;
 use crate::store::StoreResult;
-use chrono::{DateTime, Utc};
+
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+use diesel::sql_types::{BigInt, Nullable, Text};
 
 /// One error of an upload, with the row it belongs to.
 #[derive(Debug, Clone, Queryable)]
@@ -63,12 +64,8 @@ pub struct PreviewRow {
     pub match_mode: String,
     #[diesel(sql_type = Nullable<Text>)]
     pub deal_name: Option<String>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub active_start: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Nullable<Timestamptz>)]
-    pub active_end: Option<DateTime<Utc>>,
-    #[diesel(sql_type = Text)]
-    pub time_zone: String,
+    #[diesel(embed)]
+    pub window: ActiveWindow,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub existing_id: Option<i64>,
     /// The row matches an existing code that it would leave as it is.
@@ -79,15 +76,10 @@ pub struct PreviewRow {
 impl PreviewRow {
     /// The start as the code will show it: in the row's time zone.
     pub fn start_shown(&self) -> Option<String> {
-        self.active_start
-            .map(|t| crate::domain::code::format_human(t, self.tz()))
+        self.window.start_shown()
     }
     pub fn end_shown(&self) -> Option<String> {
-        self.active_end
-            .map(|t| crate::domain::code::format_human(t, self.tz()))
-    }
-    fn tz(&self) -> chrono_tz::Tz {
-        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+        self.window.end_shown()
     }
 }
 

@@ -121,12 +121,85 @@ pub struct StageCounts {
     pub invalid: i64,
 }
 
+/// `COPY table (columns) FROM STDIN (FORMAT csv)` of the data that `feed`
+/// (a function of the COPY's writer) writes.
+macro_rules! copy_csv {
+    ($conn:expr, $table:ident($($column:ident),+ $(,)?), $feed:expr) => {
+        diesel::copy_from($table::table)
+            .from_raw_data(($($table::$column),+), $feed)
+            .with_format(CopyFormat::Csv)
+            .execute($conn)
+    };
+}
+
 struct StageState<'a> {
     items: &'a mut dyn Iterator<Item = Staged>,
     errors: csv::Writer<BufWriter<std::fs::File>>,
     error_rows: csv::Writer<BufWriter<std::fs::File>>,
     counts: StageCounts,
     fatal: Option<String>,
+}
+
+impl StageState<'_> {
+    /// Writes the valid rows to the COPY `w` (512 lines at a time) and the
+    /// errors to their files, until the rows end or one is fatal.
+    fn feed(
+        &mut self,
+        brand: BrandId,
+        upload: UploadId,
+        w: &mut dyn Write,
+    ) -> Result<(), CopyError> {
+        let mut line = Vec::with_capacity(512);
+        let mut buffered = 0usize;
+        for item in &mut *self.items {
+            match item {
+                Staged::Valid(r, fields) => {
+                    encode_valid(&mut line, brand, upload, &r, &fields);
+                    self.counts.valid += 1;
+                    buffered += 1;
+                    if buffered == 512 {
+                        w.write_all(&line)?;
+                        line.clear();
+                        buffered = 0;
+                    }
+                }
+                Staged::Invalid(row, fields, errs) => {
+                    self.counts.invalid += 1;
+                    let row_s = row.to_string();
+                    for e in errs {
+                        self.errors
+                            .write_record([
+                                brand.0.to_string().as_str(),
+                                &upload.0.to_string(),
+                                &row_s,
+                                if e.column.is_empty() {
+                                    "(row)"
+                                } else {
+                                    e.column
+                                },
+                                &e.value,
+                                &e.message,
+                            ])
+                            .map_err(csv_io)?;
+                    }
+                    self.error_rows
+                        .write_record([
+                            brand.0.to_string().as_str(),
+                            &upload.0.to_string(),
+                            &row_s,
+                            &array_literal(&fields),
+                        ])
+                        .map_err(csv_io)?;
+                }
+                Staged::Fatal(m) => {
+                    self.fatal = Some(m.clone());
+                    return Err(CopyError::Fatal(m));
+                }
+            }
+        }
+        w.write_all(&line)?;
+        Ok(())
+    }
 }
 
 /// Loads every row: valid ones into `upload_rows` by COPY while the file is
@@ -160,83 +233,28 @@ pub fn stage(
         counts: StageCounts::default(),
         fatal: None,
     });
-    let copied = diesel::copy_from(upload_rows::table)
-        .from_raw_data(
-            (
-                upload_rows::brand_id,
-                upload_rows::upload_id,
-                upload_rows::row_number,
-                upload_rows::program_id,
-                upload_rows::code,
-                upload_rows::code_key,
-                upload_rows::code_type,
-                upload_rows::partner_id,
-                upload_rows::credit_rule,
-                upload_rows::match_mode,
-                upload_rows::deal_id,
-                upload_rows::active_start,
-                upload_rows::active_end,
-                upload_rows::time_zone,
-                upload_rows::existing_id,
-                upload_rows::fields,
-            ),
-            |w: &mut dyn Write| -> Result<(), CopyError> {
-                let mut guard = state.borrow_mut();
-                let st = &mut *guard;
-                let mut line = Vec::with_capacity(512);
-                let mut buffered = 0usize;
-                for item in &mut *st.items {
-                    match item {
-                        Staged::Valid(r, fields) => {
-                            encode_valid(&mut line, brand, upload, &r, &fields);
-                            st.counts.valid += 1;
-                            buffered += 1;
-                            if buffered == 512 {
-                                w.write_all(&line)?;
-                                line.clear();
-                                buffered = 0;
-                            }
-                        }
-                        Staged::Invalid(row, fields, errs) => {
-                            st.counts.invalid += 1;
-                            let row_s = row.to_string();
-                            for e in errs {
-                                st.errors
-                                    .write_record([
-                                        brand.0.to_string().as_str(),
-                                        &upload.0.to_string(),
-                                        &row_s,
-                                        if e.column.is_empty() {
-                                            "(row)"
-                                        } else {
-                                            e.column
-                                        },
-                                        &e.value,
-                                        &e.message,
-                                    ])
-                                    .map_err(csv_io)?;
-                            }
-                            st.error_rows
-                                .write_record([
-                                    brand.0.to_string().as_str(),
-                                    &upload.0.to_string(),
-                                    &row_s,
-                                    &array_literal(&fields),
-                                ])
-                                .map_err(csv_io)?;
-                        }
-                        Staged::Fatal(m) => {
-                            st.fatal = Some(m.clone());
-                            return Err(CopyError::Fatal(m));
-                        }
-                    }
-                }
-                w.write_all(&line)?;
-                Ok(())
-            },
-        )
-        .with_format(CopyFormat::Csv)
-        .execute(conn);
+    let copied = copy_csv!(
+        conn,
+        upload_rows(
+            brand_id,
+            upload_id,
+            row_number,
+            program_id,
+            code,
+            code_key,
+            code_type,
+            partner_id,
+            credit_rule,
+            match_mode,
+            deal_id,
+            active_start,
+            active_end,
+            time_zone,
+            existing_id,
+            fields,
+        ),
+        |w: &mut dyn Write| state.borrow_mut().feed(brand, upload, w)
+    );
     let st = state.into_inner();
     if let Some(m) = st.fatal {
         return Err(StoreError::Conflict(m));
@@ -244,34 +262,18 @@ pub fn stage(
     copied.map_err(StoreError::from)?;
     let counts = st.counts;
     copy_file(conn, st.errors, |conn, w| {
-        diesel::copy_from(upload_errors::table)
-            .from_raw_data(
-                (
-                    upload_errors::brand_id,
-                    upload_errors::upload_id,
-                    upload_errors::row_number,
-                    upload_errors::column_name,
-                    upload_errors::value,
-                    upload_errors::message,
-                ),
-                w,
-            )
-            .with_format(CopyFormat::Csv)
-            .execute(conn)
+        copy_csv!(
+            conn,
+            upload_errors(brand_id, upload_id, row_number, column_name, value, message),
+            w
+        )
     })?;
     copy_file(conn, st.error_rows, |conn, w| {
-        diesel::copy_from(upload_error_rows::table)
-            .from_raw_data(
-                (
-                    upload_error_rows::brand_id,
-                    upload_error_rows::upload_id,
-                    upload_error_rows::row_number,
-                    upload_error_rows::fields,
-                ),
-                w,
-            )
-            .with_format(CopyFormat::Csv)
-            .execute(conn)
+        copy_csv!(
+            conn,
+            upload_error_rows(brand_id, upload_id, row_number, fields),
+            w
+        )
     })?;
     Ok(counts)
 }
