@@ -7,4 +7,5 @@ pub mod demo;
 pub mod domain;
 pub mod import;
 pub mod store;
+pub mod text;
 pub mod web;

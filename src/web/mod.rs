@@ -142,18 +142,7 @@ pub fn refusal(e: AppError, field: &'static str) -> Result<FieldErrors, AppError
     Ok(errors)
 }
 
-pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+pub use crate::text::percent_encode as urlencode;
 
 /// All routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
