@@ -1,6 +1,6 @@
 //! Partners (media partners / media sources).
 
-use super::forms::{optional_decimal, required_text, FieldErrors};
+use super::forms::{optional_decimal, required_id, required_text, FieldErrors};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -134,21 +134,13 @@ pub struct NewPartner {
 impl PartnerForm {
     pub fn parse(&self) -> Result<NewPartner, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let media_raw = self.media_id.trim();
-        let media_id = match media_raw.parse::<i64>() {
-            Ok(v) if v > 0 => v,
-            _ if media_raw.is_empty() => {
-                errors.add("media_id", "Required: the partner's numeric Media Id.");
-                0
-            }
-            _ => {
-                errors.add(
-                    "media_id",
-                    format!("`{media_raw}` is not a Media Id: use a whole number above 0."),
-                );
-                0
-            }
-        };
+        let media_id = required_id(
+            &mut errors,
+            "media_id",
+            &self.media_id,
+            "Required: the partner's numeric Media Id.",
+            |raw| format!("`{raw}` is not a Media Id: use a whole number above 0."),
+        );
         let name = required_text(&mut errors, "name", &self.name, 200);
         let status = if self.status.trim().is_empty() {
             PartnerStatus::Active

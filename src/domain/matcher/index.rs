@@ -627,6 +627,13 @@ mod tests {
         m
     }
 
+    fn outside(code_id: i64, not_yet_active: bool) -> Lookup {
+        Lookup::OutsideWindow {
+            code_id,
+            not_yet_active,
+        }
+    }
+
     fn now() -> DateTime<Utc> {
         t(2025, 6, 15)
     }
@@ -674,22 +681,10 @@ mod tests {
                 "WIN2[0-9]"
             };
             let m = matcher(vec![windowed(code(1, value, kind), Some(start), Some(end))]);
-            assert_eq!(
-                m.lookup("WIN25", start - second),
-                Lookup::OutsideWindow {
-                    code_id: 1,
-                    not_yet_active: true
-                }
-            );
+            assert_eq!(m.lookup("WIN25", start - second), outside(1, true));
             assert_eq!(m.lookup("WIN25", start), Lookup::Matched(1));
             assert_eq!(m.lookup("WIN25", end - second), Lookup::Matched(1));
-            assert_eq!(
-                m.lookup("WIN25", end),
-                Lookup::OutsideWindow {
-                    code_id: 1,
-                    not_yet_active: false
-                }
-            );
+            assert_eq!(m.lookup("WIN25", end), outside(1, false));
             let m = matcher(vec![code(1, value, kind)]);
             assert_eq!(m.lookup("WIN25", t(1970, 1, 1)), Lookup::Matched(1));
             assert_eq!(m.lookup("WIN25", t(2999, 1, 1)), Lookup::Matched(1));
@@ -744,38 +739,20 @@ mod tests {
         let future = (Some(t(2025, 7, 1)), None);
         // Only a regex code, outside its dates.
         let m = matcher(vec![windowed(re(1, "FALL[0-9]{2}"), past.0, past.1)]);
-        assert_eq!(
-            m.lookup("FALL24", now()),
-            Lookup::OutsideWindow {
-                code_id: 1,
-                not_yet_active: false
-            }
-        );
+        assert_eq!(m.lookup("FALL24", now()), outside(1, false));
         assert_eq!(m.lookup("FALL2", now()), Lookup::NoMatch);
         // Exact preferred over regex, even when the regex window is closer.
         let m = matcher(vec![
             windowed(re(1, "FALL[0-9]{2}"), future.0, future.1),
             windowed(lit(2, "FALL24"), past.0, past.1),
         ]);
-        assert_eq!(
-            m.lookup("fall24", now()),
-            Lookup::OutsideWindow {
-                code_id: 2,
-                not_yet_active: false
-            }
-        );
+        assert_eq!(m.lookup("fall24", now()), outside(2, false));
         // Among regex codes: the closest window.
         let m = matcher(vec![
             windowed(re(1, "FALL[0-9]{2}"), past.0, past.1),
             windowed(re(2, "FALL.*"), future.0, future.1),
         ]);
-        assert_eq!(
-            m.lookup("FALL24", now()),
-            Lookup::OutsideWindow {
-                code_id: 2,
-                not_yet_active: true
-            }
-        );
+        assert_eq!(m.lookup("FALL24", now()), outside(2, true));
         // An active regex code wins over an exact code outside its dates.
         let m = matcher(vec![
             re(1, "FALL.*"),
@@ -796,34 +773,10 @@ mod tests {
         assert_eq!(m.lookup("vip", t(2025, 2, 1)), Lookup::Matched(2));
         assert_eq!(m.lookup("Vip", t(2025, 5, 31)), Lookup::Matched(3));
         // Outside all of them: the closest window.
-        assert_eq!(
-            m.lookup("VIP", t(2024, 12, 1)),
-            Lookup::OutsideWindow {
-                code_id: 1,
-                not_yet_active: true
-            }
-        );
-        assert_eq!(
-            m.lookup("VIP", t(2025, 3, 10)),
-            Lookup::OutsideWindow {
-                code_id: 2,
-                not_yet_active: false
-            }
-        );
-        assert_eq!(
-            m.lookup("VIP", t(2025, 4, 25)),
-            Lookup::OutsideWindow {
-                code_id: 3,
-                not_yet_active: true
-            }
-        );
-        assert_eq!(
-            m.lookup("VIP", t(2025, 7, 1)),
-            Lookup::OutsideWindow {
-                code_id: 3,
-                not_yet_active: false
-            }
-        );
+        assert_eq!(m.lookup("VIP", t(2024, 12, 1)), outside(1, true));
+        assert_eq!(m.lookup("VIP", t(2025, 3, 10)), outside(2, false));
+        assert_eq!(m.lookup("VIP", t(2025, 4, 25)), outside(3, true));
+        assert_eq!(m.lookup("VIP", t(2025, 7, 1)), outside(3, false));
         // Overlapping windows (the database forbids it): the oldest, then the lowest id.
         let m = matcher(vec![
             created(lit(9, "DUP"), t(2024, 2, 1)),
@@ -913,13 +866,7 @@ mod tests {
                 })
                 .collect(),
         );
-        assert_eq!(
-            m.lookup("PROMOABX", now()),
-            Lookup::OutsideWindow {
-                code_id: 2,
-                not_yet_active: false
-            }
-        );
+        assert_eq!(m.lookup("PROMOABX", now()), outside(2, false));
     }
 
     #[test]
@@ -939,13 +886,7 @@ mod tests {
         assert_eq!(m.lookup("ABC-X", now()), Lookup::Matched(3));
         assert_eq!(m.lookup("123", now()), Lookup::Matched(11));
         assert_eq!(m.lookup("abc-X", now()), Lookup::NoMatch);
-        assert_eq!(
-            m.lookup("ABC-X1", now()),
-            Lookup::OutsideWindow {
-                code_id: 12,
-                not_yet_active: false
-            }
-        );
+        assert_eq!(m.lookup("ABC-X1", now()), outside(12, false));
         assert_eq!(m.lookup("ABC-X1", t(2024, 1, 1)), Lookup::Matched(12));
     }
 

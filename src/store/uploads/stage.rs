@@ -233,28 +233,11 @@ pub fn stage(
         counts: StageCounts::default(),
         fatal: None,
     });
-    let copied = copy_csv!(
-        conn,
-        upload_rows(
-            brand_id,
-            upload_id,
-            row_number,
-            program_id,
-            code,
-            code_key,
-            code_type,
-            partner_id,
-            credit_rule,
-            match_mode,
-            deal_id,
-            active_start,
-            active_end,
-            time_zone,
-            existing_id,
-            fields,
-        ),
-        |w: &mut dyn Write| state.borrow_mut().feed(brand, upload, w)
-    );
+    #[rustfmt::skip]
+    let copied = copy_csv!(conn, upload_rows(
+        brand_id, upload_id, row_number, program_id, code, code_key, code_type, partner_id,
+        credit_rule, match_mode, deal_id, active_start, active_end, time_zone, existing_id, fields,
+    ), |w: &mut dyn Write| state.borrow_mut().feed(brand, upload, w));
     let st = state.into_inner();
     if let Some(m) = st.fatal {
         return Err(StoreError::Conflict(m));
