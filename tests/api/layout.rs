@@ -672,7 +672,10 @@ async fn the_upload_preview_keeps_a_long_pattern_inside_its_card() {
         )
         .await;
     assert!(
-        m["text"].as_str().unwrap_or_default().contains("AUTUMNSALE"),
+        m["text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("AUTUMNSALE"),
         "{m}"
     );
     assert!(
