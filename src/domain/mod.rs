@@ -1,6 +1,7 @@
 //! Pure types and rules. Nothing here knows about HTTP or SQL.
 
 pub mod code;
+pub mod conflicts;
 pub mod conversion;
 pub mod crediting;
 pub mod deal;

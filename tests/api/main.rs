@@ -21,6 +21,7 @@ mod program_settings;
 mod schema;
 mod security;
 mod settings;
+mod sql;
 mod startup;
 mod tenancy;
 mod uploads;
