@@ -1,5 +1,6 @@
 //! Promodesk: tracking promo codes for brands that run partner programs.
 
+pub mod cache;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -7,4 +8,5 @@ pub mod domain;
 pub mod import;
 pub mod jobs;
 pub mod store;
+pub mod text;
 pub mod web;

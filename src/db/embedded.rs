@@ -8,6 +8,7 @@
 //! process is root the cluster runs as an unprivileged user (`postgres` by
 //! default, `PROMODESK_PG_USER` to choose another).
 
+use crate::text::percent_encode;
 use std::ffi::CString;
 use std::fs;
 use std::io;
@@ -374,21 +375,6 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
-}
-
-/// Percent-encodes all but unreserved characters and `/` (also the web's
-/// `next` parameter).
-pub(crate) fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

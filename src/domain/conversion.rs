@@ -83,7 +83,7 @@
 //! Every problem is reported, not only the first.
 
 mod amount;
-mod currency;
+
 mod date;
 mod form;
 mod json;
@@ -102,10 +102,10 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+pub use super::money::{currency_code, is_currency};
 pub use amount::{
     parse_amount, parse_money, parse_quantity, to_cents, AmountError, AMOUNT_LIMIT, MAX_QUANTITY,
 };
-pub use currency::{currency_code, is_currency};
 pub use date::parse_event_date;
 
 use super::ProgramId;

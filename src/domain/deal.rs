@@ -1,6 +1,6 @@
 //! Deals: the offer a promo code carries (percent off, free shipping, ...).
 
-use super::forms::{required_text, FieldErrors};
+use super::forms::{required_id, required_text, FieldErrors};
 use super::ProgramId;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -135,21 +135,13 @@ pub struct NewDeal {
 impl DealForm {
     pub fn parse(&self) -> Result<NewDeal, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let program_raw = self.program_id.trim();
-        let program_id = match program_raw.parse::<i64>() {
-            Ok(v) if v > 0 => v,
-            _ if program_raw.is_empty() => {
-                errors.add(
-                    "program_id",
-                    "Required: choose the program the deal belongs to.",
-                );
-                0
-            }
-            _ => {
-                errors.add("program_id", "Choose a program from the list.");
-                0
-            }
-        };
+        let program_id = required_id(
+            &mut errors,
+            "program_id",
+            &self.program_id,
+            "Required: choose the program the deal belongs to.",
+            |_| "Choose a program from the list.".into(),
+        );
         let name = required_text(&mut errors, "name", &self.name, 200);
         let kind = if self.kind.trim().is_empty() {
             errors.add("kind", "Required: choose the kind of deal.");

@@ -87,6 +87,30 @@ pub fn required_text(
     v.to_string()
 }
 
+/// Parses a required id field (a whole number above 0): an empty field is
+/// refused with `missing`, any other value that is not an id with what
+/// `invalid` says of it. A refused field gives 0.
+pub fn required_id(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    raw: &str,
+    missing: &str,
+    invalid: impl FnOnce(&str) -> String,
+) -> i64 {
+    let raw = raw.trim();
+    match raw.parse::<i64>() {
+        Ok(v) if v > 0 => v,
+        _ if raw.is_empty() => {
+            errors.add(field, missing);
+            0
+        }
+        _ => {
+            errors.add(field, invalid(raw));
+            0
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +145,21 @@ mod tests {
             Some(Decimal::ONE_HUNDRED),
         );
         assert!(e.get("q").is_some_and(|m| m.contains("at most 100")));
+    }
+
+    #[test]
+    fn ids_are_whole_numbers_above_zero() {
+        let invalid = |raw: &str| format!("`{raw}` is not an id.");
+        let mut e = FieldErrors::new();
+        assert_eq!(required_id(&mut e, "id", " 42 ", "Required.", invalid), 42);
+        assert!(e.is_empty());
+        assert_eq!(required_id(&mut e, "id", "  ", "Required.", invalid), 0);
+        assert_eq!(e.get("id"), Some("Required."));
+        for bad in ["0", "-3", "4.5", "x"] {
+            let mut e = FieldErrors::new();
+            assert_eq!(required_id(&mut e, "id", bad, "Required.", invalid), 0);
+            assert_eq!(e.get("id"), Some(format!("`{bad}` is not an id.").as_str()));
+        }
     }
 
     #[test]

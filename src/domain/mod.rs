@@ -2,6 +2,7 @@
 
 pub mod action;
 pub mod code;
+pub mod conflicts;
 pub mod conversion;
 pub mod crediting;
 pub mod deal;

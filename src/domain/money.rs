@@ -44,6 +44,24 @@ pub fn is_currency(code: &str) -> bool {
     CURRENCIES.binary_search(&code).is_ok()
 }
 
+/// The code as stored (upper case) when `raw` (trimmed, any case) is a
+/// currency of [`CURRENCIES`]: what an API client or a file may send.
+pub fn currency_code(raw: &str) -> Option<&'static str> {
+    let b = raw.trim().as_bytes();
+    if b.len() != 3 {
+        return None;
+    }
+    let upper = [
+        b[0].to_ascii_uppercase(),
+        b[1].to_ascii_uppercase(),
+        b[2].to_ascii_uppercase(),
+    ];
+    CURRENCIES
+        .binary_search_by(|c| c.as_bytes().cmp(&upper[..]))
+        .ok()
+        .map(|i| CURRENCIES[i])
+}
+
 /// `amount` with thousands separators and exactly `decimals` decimals,
 /// rounded half away from zero: "1,234,567.80".
 pub fn format_amount(amount: Decimal, decimals: u32) -> String {
@@ -103,6 +121,25 @@ pub fn format_money_exact(amount: Decimal, currency: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn currency_codes_are_read_in_any_case() {
+        assert!(
+            CURRENCIES.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no repeats"
+        );
+        for (raw, code) in [
+            ("USD", "USD"),
+            ("usd", "USD"),
+            (" eur ", "EUR"),
+            ("ZWG", "ZWG"),
+        ] {
+            assert_eq!(currency_code(raw), Some(code), "{raw}");
+        }
+        for bad in ["", "US", "USDD", "XYZ", "XAU", "XXX", "ÉUR", "U D"] {
+            assert_eq!(currency_code(bad), None, "{bad}");
+        }
+    }
     use std::str::FromStr;
 
     fn d(s: &str) -> Decimal {

@@ -1,6 +1,6 @@
 //! Partners (media partners / media sources).
 
-use super::forms::{optional_decimal, required_text, FieldErrors};
+use super::forms::{optional_decimal, required_id, required_text, FieldErrors};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
@@ -69,6 +69,17 @@ pub enum Payout {
     Flat(Decimal),
 }
 
+impl Payout {
+    /// As stored: (percent, flat), at most one of them set.
+    pub fn columns(p: Option<Payout>) -> (Option<Decimal>, Option<Decimal>) {
+        match p {
+            Some(Payout::Percent(v)) => (Some(v), None),
+            Some(Payout::Flat(v)) => (None, Some(v)),
+            None => (None, None),
+        }
+    }
+}
+
 /// Reads a payout from the pair of form fields; both filled is an error.
 pub fn parse_payout(errors: &mut FieldErrors, percent: &str, flat: &str) -> Option<Payout> {
     let p = optional_decimal(
@@ -123,21 +134,13 @@ pub struct NewPartner {
 impl PartnerForm {
     pub fn parse(&self) -> Result<NewPartner, FieldErrors> {
         let mut errors = FieldErrors::new();
-        let media_raw = self.media_id.trim();
-        let media_id = match media_raw.parse::<i64>() {
-            Ok(v) if v > 0 => v,
-            _ if media_raw.is_empty() => {
-                errors.add("media_id", "Required: the partner's numeric Media Id.");
-                0
-            }
-            _ => {
-                errors.add(
-                    "media_id",
-                    format!("`{media_raw}` is not a Media Id: use a whole number above 0."),
-                );
-                0
-            }
-        };
+        let media_id = required_id(
+            &mut errors,
+            "media_id",
+            &self.media_id,
+            "Required: the partner's numeric Media Id.",
+            |raw| format!("`{raw}` is not a Media Id: use a whole number above 0."),
+        );
         let name = required_text(&mut errors, "name", &self.name, 200);
         let status = if self.status.trim().is_empty() {
             PartnerStatus::Active

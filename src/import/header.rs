@@ -323,6 +323,23 @@ pub fn check_header(fields: &[String]) -> Result<HeaderCheck, HeaderError> {
     Ok(HeaderCheck { map, warnings })
 }
 
+/// Every column's header as written in the upload template, in its order
+/// (for the tests of the upload's modules).
+#[cfg(test)]
+pub(crate) const TEST_HEADER: [&str; COLUMN_COUNT] = [
+    "Promo Code",
+    "Program Id",
+    "Media Id",
+    "Type",
+    "Credit Rule",
+    "Match Mode",
+    "Deal Id",
+    "Deal Name",
+    "Active Start Date",
+    "Active End Date",
+    "Timezone",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,17 +348,18 @@ mod tests {
         s.iter().map(|s| s.to_string()).collect()
     }
 
+    /// The template's header (no Deal Name: the template names deals by id).
     const TEMPLATE: &[&str] = &[
-        "Promo Code",
-        "Program Id",
-        "Media Id",
-        "Type",
-        "Credit Rule",
-        "Match Mode",
-        "Deal Id",
-        "Active Start Date",
-        "Active End Date",
-        "Timezone",
+        TEST_HEADER[0],
+        TEST_HEADER[1],
+        TEST_HEADER[2],
+        TEST_HEADER[3],
+        TEST_HEADER[4],
+        TEST_HEADER[5],
+        TEST_HEADER[6],
+        TEST_HEADER[8],
+        TEST_HEADER[9],
+        TEST_HEADER[10],
     ];
 
     #[test]

@@ -1,6 +1,7 @@
-//! Bulk upload of promo codes (SPEC §5), the pure part: reading CSV and XLSX files row by row
-//! ([`reader`]), checking the header ([`header`]) and validating each row ([`rows`]). No
-//! database and no HTTP here.
+//! Bulk upload of promo codes (SPEC §5). The pure part: reading CSV and XLSX files row by row
+//! ([`reader`]), checking the header ([`header`]) and validating each row ([`rows`]), with no
+//! database and no HTTP. [`review`] runs them on an uploaded file and stages and checks its rows
+//! through `store::uploads`, in one transaction: the one call a handler makes.
 //!
 //! ```text
 //! let (fields, rows) = reader::open(path, reader::detect_kind(name, first_bytes))?;
@@ -10,4 +11,5 @@
 
 pub mod header;
 pub mod reader;
+pub mod review;
 pub mod rows;

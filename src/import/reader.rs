@@ -890,16 +890,10 @@ mod tests {
         let path = dir.path().join("codes.xlsx");
         let mut book = Workbook::new();
         let sheet = book.add_worksheet();
-        let headers = [
-            "Promo Code",
-            "Program Id",
-            "Media Id",
-            "Type",
-            "Credit Rule",
-            "Match Mode",
-            "Active Start Date",
-            "Notes",
-        ];
+        // The template's first six columns, a start date and a column of
+        // the file's own.
+        let mut headers = crate::import::header::TEST_HEADER[..6].to_vec();
+        headers.extend(["Active Start Date", "Notes"]);
         for (c, h) in headers.iter().enumerate() {
             sheet.write_string(0, c as u16, *h).expect("header");
         }

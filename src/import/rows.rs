@@ -480,19 +480,7 @@ mod tests {
     use crate::import::header::check_header;
     use chrono::TimeZone;
 
-    const HEADER: &[&str] = &[
-        "Promo Code",
-        "Program Id",
-        "Media Id",
-        "Type",
-        "Credit Rule",
-        "Match Mode",
-        "Deal Id",
-        "Deal Name",
-        "Active Start Date",
-        "Active End Date",
-        "Timezone",
-    ];
+    const HEADER: &[&str] = &crate::import::header::TEST_HEADER;
 
     fn header(names: &[&str]) -> HeaderMap {
         let fields: Vec<String> = names.iter().map(|s| s.to_string()).collect();
@@ -995,23 +983,17 @@ mod tests {
 
     #[test]
     fn missing_optional_columns_read_as_empty() {
-        let names = [
-            "Promo Code",
-            "Program Id",
-            "Media Id",
-            "Type",
-            "Credit Rule",
-            "Match Mode",
-        ];
+        // The template's first six columns only.
+        let names = &HEADER[..6];
         let record: Vec<String> = ["X1", "1", "1002", "TRACKING", "INVOLVED", "LI"]
             .iter()
             .map(|s| s.to_string())
             .collect();
-        let v = validate_row(2, &record, &header(&names), &lookups()).expect("valid");
+        let v = validate_row(2, &record, &header(names), &lookups()).expect("valid");
         assert_eq!(v.partner_id, Some(12));
         assert_eq!((v.deal_id, v.active_start), (None, None));
         // A short record: the missing fields are empty.
-        let e = validate_row(2, &record[..2], &header(&names), &lookups()).expect_err("short");
+        let e = validate_row(2, &record[..2], &header(names), &lookups()).expect_err("short");
         let columns: Vec<&str> = e.iter().map(|e| e.column).collect();
         assert_eq!(columns, vec!["Type", "Match Mode"]);
     }

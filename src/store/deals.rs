@@ -62,6 +62,30 @@ pub fn get(conn: &mut PgConnection, brand: BrandId, id: DealId) -> StoreResult<D
         .found()
 }
 
+/// The columns a deal writes, on create and on save (no value or currency:
+/// NULL).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = deals, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct DealColumns<'a> {
+    program_id: i64,
+    name: &'a str,
+    kind: &'a str,
+    value: Option<Decimal>,
+    currency: Option<&'a str>,
+}
+
+impl<'a> From<&'a NewDeal> for DealColumns<'a> {
+    fn from(d: &'a NewDeal) -> Self {
+        DealColumns {
+            program_id: d.program_id.0,
+            name: &d.name,
+            kind: d.kind.as_str(),
+            value: d.value,
+            currency: d.currency.as_deref(),
+        }
+    }
+}
+
 /// Explains a broken constraint: another brand's (or no) program, or a name
 /// already used in the program.
 fn map_err(e: diesel::result::Error, d: &NewDeal) -> StoreError {
@@ -80,14 +104,7 @@ fn map_err(e: diesel::result::Error, d: &NewDeal) -> StoreError {
 
 pub fn create(conn: &mut PgConnection, brand: BrandId, d: &NewDeal) -> StoreResult<Deal> {
     diesel::insert_into(deals::table)
-        .values((
-            deals::brand_id.eq(brand.0),
-            deals::program_id.eq(d.program_id.0),
-            deals::name.eq(&d.name),
-            deals::kind.eq(d.kind.as_str()),
-            deals::value.eq(d.value),
-            deals::currency.eq(&d.currency),
-        ))
+        .values((deals::brand_id.eq(brand.0), DealColumns::from(d)))
         .returning(Deal::as_returning())
         .get_result(conn)
         .map_err(|e| map_err(e, d))
@@ -119,13 +136,7 @@ pub fn update(
                 .filter(deals::brand_id.eq(brand.0))
                 .filter(deals::id.eq(id.0)),
         )
-        .set((
-            deals::program_id.eq(d.program_id.0),
-            deals::name.eq(&d.name),
-            deals::kind.eq(d.kind.as_str()),
-            deals::value.eq(d.value),
-            deals::currency.eq(&d.currency),
-        ))
+        .set(DealColumns::from(d))
         .returning(Deal::as_returning())
         .get_result(conn)
         .map_err(|e| match e {

@@ -6,11 +6,12 @@ pub mod actions;
 pub mod api_tokens;
 pub mod clicks;
 pub mod codes;
-pub mod dashboard;
 pub mod deals;
 pub mod partners;
 pub mod programs;
+pub mod reports;
 pub mod seed;
+pub mod sql;
 pub mod uploads;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

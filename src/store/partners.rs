@@ -53,11 +53,32 @@ pub fn get(conn: &mut PgConnection, brand: BrandId, id: PartnerId) -> StoreResul
         .found()
 }
 
-fn payout_columns(p: &NewPartner) -> (Option<Decimal>, Option<Decimal>) {
-    match p.payout {
-        Some(Payout::Percent(v)) => (Some(v), None),
-        Some(Payout::Flat(v)) => (None, Some(v)),
-        None => (None, None),
+/// The columns a partner writes, on create and on save (no payout or
+/// email: NULL).
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = partners, treat_none_as_null = true, treat_none_as_default_value = false)]
+struct PartnerColumns<'a> {
+    media_id: i64,
+    name: &'a str,
+    status: &'a str,
+    credit_group: &'a str,
+    payout_percent: Option<Decimal>,
+    payout_flat: Option<Decimal>,
+    email: Option<&'a str>,
+}
+
+impl<'a> From<&'a NewPartner> for PartnerColumns<'a> {
+    fn from(p: &'a NewPartner) -> Self {
+        let (payout_percent, payout_flat) = Payout::columns(p.payout);
+        PartnerColumns {
+            media_id: p.media_id,
+            name: &p.name,
+            status: p.status.as_str(),
+            credit_group: p.credit_group.as_str(),
+            payout_percent,
+            payout_flat,
+            email: p.email.as_deref(),
+        }
     }
 }
 
@@ -87,18 +108,8 @@ fn media_id_conflict(
 }
 
 pub fn create(conn: &mut PgConnection, brand: BrandId, p: &NewPartner) -> StoreResult<Partner> {
-    let (percent, flat) = payout_columns(p);
     let res = diesel::insert_into(partners::table)
-        .values((
-            partners::brand_id.eq(brand.0),
-            partners::media_id.eq(p.media_id),
-            partners::name.eq(&p.name),
-            partners::status.eq(p.status.as_str()),
-            partners::credit_group.eq(p.credit_group.as_str()),
-            partners::payout_percent.eq(percent),
-            partners::payout_flat.eq(flat),
-            partners::email.eq(&p.email),
-        ))
+        .values((partners::brand_id.eq(brand.0), PartnerColumns::from(p)))
         .returning(Partner::as_returning())
         .get_result(conn);
     res.map_err(|e| media_id_conflict(conn, brand, e, p.media_id))
@@ -110,20 +121,13 @@ pub fn update(
     id: PartnerId,
     p: &NewPartner,
 ) -> StoreResult<Partner> {
-    let (percent, flat) = payout_columns(p);
     let res = diesel::update(
         partners::table
             .filter(partners::brand_id.eq(brand.0))
             .filter(partners::id.eq(id.0)),
     )
     .set((
-        partners::media_id.eq(p.media_id),
-        partners::name.eq(&p.name),
-        partners::status.eq(p.status.as_str()),
-        partners::credit_group.eq(p.credit_group.as_str()),
-        partners::payout_percent.eq(percent),
-        partners::payout_flat.eq(flat),
-        partners::email.eq(&p.email),
+        PartnerColumns::from(p),
         partners::updated_at.eq(diesel::dsl::now),
     ))
     .returning(Partner::as_returning())

@@ -40,6 +40,33 @@ pub fn get(conn: &mut PgConnection, brand: BrandId, id: ProgramId) -> StoreResul
         .found()
 }
 
+/// The columns a program's settings write, on create and on save.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = programs, treat_none_as_default_value = false)]
+struct ProgramColumns<'a> {
+    name: &'a str,
+    time_zone: &'a str,
+    currency: &'a str,
+    landing_url: &'a str,
+    referral_window_days: i32,
+    locking_days: i32,
+    tracking_enabled: bool,
+}
+
+impl<'a> From<&'a ProgramSettings> for ProgramColumns<'a> {
+    fn from(s: &'a ProgramSettings) -> Self {
+        ProgramColumns {
+            name: &s.name,
+            time_zone: &s.time_zone,
+            currency: &s.currency,
+            landing_url: &s.landing_url,
+            referral_window_days: s.referral_window_days,
+            locking_days: s.locking_days,
+            tracking_enabled: s.tracking_enabled,
+        }
+    }
+}
+
 fn map_err(e: diesel::result::Error, s: &ProgramSettings) -> StoreError {
     match violated_constraint(&e) {
         Some((DatabaseErrorKind::UniqueViolation, _)) => {
@@ -55,16 +82,7 @@ pub fn create(
     s: &ProgramSettings,
 ) -> StoreResult<Program> {
     diesel::insert_into(programs::table)
-        .values((
-            programs::brand_id.eq(brand.0),
-            programs::name.eq(&s.name),
-            programs::time_zone.eq(&s.time_zone),
-            programs::currency.eq(&s.currency),
-            programs::landing_url.eq(&s.landing_url),
-            programs::referral_window_days.eq(s.referral_window_days),
-            programs::locking_days.eq(s.locking_days),
-            programs::tracking_enabled.eq(s.tracking_enabled),
-        ))
+        .values((programs::brand_id.eq(brand.0), ProgramColumns::from(s)))
         .returning(Program::as_returning())
         .get_result(conn)
         .map_err(|e| map_err(e, s))
@@ -81,15 +99,7 @@ pub fn update(
             .filter(programs::brand_id.eq(brand.0))
             .filter(programs::id.eq(id.0)),
     )
-    .set((
-        programs::name.eq(&s.name),
-        programs::time_zone.eq(&s.time_zone),
-        programs::currency.eq(&s.currency),
-        programs::landing_url.eq(&s.landing_url),
-        programs::referral_window_days.eq(s.referral_window_days),
-        programs::locking_days.eq(s.locking_days),
-        programs::tracking_enabled.eq(s.tracking_enabled),
-    ))
+    .set(ProgramColumns::from(s))
     .returning(Program::as_returning())
     .get_result(conn)
     .map_err(|e| match e {

@@ -2,7 +2,7 @@
 
 use super::error::AppError;
 use super::session::{self, anonymous_layout, CurrentUser};
-use super::{db, page, AppState};
+use super::{db, page, see_other, AppState};
 use crate::domain::{BrandId, UserId};
 use crate::store::accounts;
 use actix_session::Session;
@@ -87,11 +87,7 @@ async fn login(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let ip = req
-        .connection_info()
-        .realip_remote_addr()
-        .unwrap_or("unknown")
-        .to_string();
+    let ip = client_ip(&req);
     let email = form.email.trim().to_string();
     let next = safe_next(&form.next).to_string();
     let fail = |status: StatusCode, message: String| {
@@ -104,45 +100,74 @@ async fn login(
         };
         Ok(page(status, &tpl))
     };
-    if let Some(wait) = state.throttle.blocked(&email, &ip) {
-        let minutes = wait.as_secs().div_ceil(60).max(1);
-        return fail(
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many failed sign-in attempts. Try again in {minutes} minute(s)."),
-        );
+    if let Some((status, message)) = refused_unchecked(&state, &email, &ip, &form.password) {
+        return fail(status, message);
     }
-    if email.is_empty() || form.password.is_empty() {
-        return fail(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Enter your email and password.".into(),
-        );
-    }
-    let lookup_email = email.clone();
-    let row = db(&state, move |c| accounts::find_login(c, &lookup_email)).await?;
-    let password = form.password;
-    let (hash, row) = match row {
-        Some(r) => (r.password_hash.clone(), Some(r)),
-        None => (dummy_hash().to_string(), None),
-    };
-    let ok = super::blocking(move || Ok(password_auth::verify_password(password, &hash).is_ok()))
-        .await?;
-    match row {
-        Some(r) if ok => {
+    match verified_login(&state, &email, form.password).await? {
+        Some(r) => {
             state.throttle.record_success(&email);
             let (brand, user) = (BrandId(r.brand_id), UserId(r.id));
             db(&state, move |c| accounts::record_login(c, brand, user)).await?;
             session::log_in(&session, brand, user, r.auth_version)?;
             tracing::info!(brand = brand.0, user = user.0, "login");
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, next))
-                .finish())
+            Ok(see_other(&next))
         }
-        _ => {
+        None => {
             state.throttle.record_failure(&email, &ip);
             tracing::warn!(%ip, "failed login");
             fail(StatusCode::UNAUTHORIZED, "Wrong email or password.".into())
         }
     }
+}
+
+/// A sign-in refused before any password is checked: too many failures of
+/// this email or address, or an empty field.
+fn refused_unchecked(
+    state: &AppState,
+    email: &str,
+    ip: &str,
+    password: &str,
+) -> Option<(StatusCode, String)> {
+    if let Some(wait) = state.throttle.blocked(email, ip) {
+        let minutes = wait.as_secs().div_ceil(60).max(1);
+        return Some((
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many failed sign-in attempts. Try again in {minutes} minute(s)."),
+        ));
+    }
+    if email.is_empty() || password.is_empty() {
+        return Some((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter your email and password.".into(),
+        ));
+    }
+    None
+}
+
+/// The client's address, as the throttle counts failures by it.
+fn client_ip(req: &HttpRequest) -> String {
+    req.connection_info()
+        .realip_remote_addr()
+        .unwrap_or("unknown")
+        .to_string()
+}
+
+/// The user with this email when the password is theirs. An unknown email
+/// is checked against a dummy hash, so both answers take the same time.
+async fn verified_login(
+    state: &AppState,
+    email: &str,
+    password: String,
+) -> Result<Option<accounts::LoginRow>, AppError> {
+    let lookup_email = email.to_string();
+    let row = db(state, move |c| accounts::find_login(c, &lookup_email)).await?;
+    let hash = match &row {
+        Some(r) => r.password_hash.clone(),
+        None => dummy_hash().to_string(),
+    };
+    let ok = super::blocking(move || Ok(password_auth::verify_password(password, &hash).is_ok()))
+        .await?;
+    Ok(row.filter(|_| ok))
 }
 
 #[post("/logout")]

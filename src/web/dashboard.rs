@@ -4,7 +4,7 @@ use super::layout::Layout;
 use super::session::CurrentUser;
 use super::{db, page, AppState};
 use crate::domain::money::format_money;
-use crate::store::dashboard::{self, CodeStats, ProgramRow, RevenueRow};
+use crate::store::reports::{self, CodeStats, ProgramRow, RevenueRow};
 use actix_web::http::StatusCode;
 use actix_web::{get, web, HttpResponse};
 use askama::Template;
@@ -40,14 +40,11 @@ async fn index(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResp
         let counts = match cached {
             Some((counts, at)) => (counts, Some(at)),
             None => (
-                (
-                    dashboard::code_stats(c, brand)?,
-                    dashboard::programs(c, brand)?,
-                ),
+                (reports::code_stats(c, brand)?, reports::programs(c, brand)?),
                 None,
             ),
         };
-        Ok((counts, dashboard::revenue_30_days(c, brand)?))
+        Ok((counts, reports::revenue_30_days(c, brand)?))
     })
     .await?;
     let ((stats, programs), counted_at) = counts;

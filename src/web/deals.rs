@@ -3,7 +3,7 @@
 use super::error::AppError;
 use super::layout::Layout;
 use super::session::CurrentUser;
-use super::{db, page, see_other, AppState};
+use super::{db, page, refusal, saved, AppState};
 use crate::domain::deal::{DealForm, DealKind};
 use crate::domain::forms::FieldErrors;
 use crate::domain::{BrandId, DealId, Role};
@@ -167,13 +167,6 @@ async fn invalid(
     Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &tpl))
 }
 
-/// A store refusal, shown beside the field it is about.
-fn conflict_errors(field: &'static str, message: String) -> FieldErrors {
-    let mut errors = FieldErrors::new();
-    errors.add(field, message);
-    errors
-}
-
 #[post("/deals")]
 async fn create(
     state: web::Data<AppState>,
@@ -188,17 +181,12 @@ async fn create(
     };
     let brand = user.brand();
     match db(&state, move |c| deals::create(c, brand, &parsed)).await {
-        Ok(d) => {
-            user.flash(
-                "success",
-                format!("Deal {} ({}) created.", d.name, d.label()),
-            );
-            Ok(see_other(&format!("/deals/{}", d.id)))
-        }
-        Err(AppError::Invalid { field, message }) => {
-            invalid(&state, &user, None, form, conflict_errors(field, message)).await
-        }
-        Err(e) => Err(e),
+        Ok(d) => Ok(saved(
+            &user,
+            format!("Deal {} ({}) created.", d.name, d.label()),
+            &format!("/deals/{}", d.id),
+        )),
+        Err(e) => invalid(&state, &user, None, form, refusal(e, "name")?).await,
     }
 }
 
@@ -237,21 +225,12 @@ async fn update(
         Err(errors) => return invalid(&state, &user, Some(id.0), form, errors).await,
     };
     match db(&state, move |c| deals::update(c, brand, id, &parsed)).await {
-        Ok(d) => {
-            user.flash("success", format!("Deal {} saved.", d.name));
-            Ok(see_other(&format!("/deals/{}", d.id)))
-        }
-        Err(AppError::Invalid { field, message }) => {
-            invalid(
-                &state,
-                &user,
-                Some(id.0),
-                form,
-                conflict_errors(field, message),
-            )
-            .await
-        }
-        Err(e) => Err(e),
+        Ok(d) => Ok(saved(
+            &user,
+            format!("Deal {} saved.", d.name),
+            &format!("/deals/{}", d.id),
+        )),
+        Err(e) => invalid(&state, &user, Some(id.0), form, refusal(e, "name")?).await,
     }
 }
 

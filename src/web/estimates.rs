@@ -3,46 +3,10 @@
 //! filter), and the dashboard's code counts of large brands. Exact small
 //! counts are never taken from here.
 
+use crate::cache::TtlCache;
 use crate::domain::BrandId;
-use crate::store::dashboard::{CodeStats, ProgramRow};
-use std::collections::HashMap;
-use std::hash::Hash;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
-const MAX_ENTRIES: usize = 10_000;
-
-/// A map whose entries expire after `ttl`.
-pub struct TtlCache<K, V> {
-    ttl: Duration,
-    map: Mutex<HashMap<K, (Instant, V)>>,
-}
-
-impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
-    pub fn new(ttl: Duration) -> Self {
-        TtlCache {
-            ttl,
-            map: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The value and when it was stored, while it is fresh.
-    pub fn get(&self, key: &K) -> Option<(V, Instant)> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(key)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(at, v)| (v.clone(), *at))
-    }
-
-    pub fn put(&self, key: K, value: V) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_ENTRIES {
-            let ttl = self.ttl;
-            map.retain(|_, (at, _)| at.elapsed() < ttl);
-        }
-        map.insert(key, (Instant::now(), value));
-    }
-}
+use crate::store::reports::{CodeStats, ProgramRow};
+use std::time::Duration;
 
 /// Estimated totals of large code lists, for 30 s.
 pub struct Estimates(TtlCache<(BrandId, String), i64>);
@@ -87,14 +51,5 @@ mod tests {
         e.put(k.clone(), 5_000);
         assert_eq!(e.get(&k), Some(5_000));
         assert_eq!(e.get(&(BrandId(2), "status=active".into())), None);
-    }
-
-    #[test]
-    fn entries_expire() {
-        let c: TtlCache<u8, u8> = TtlCache::new(Duration::from_millis(20));
-        c.put(1, 7);
-        assert_eq!(c.get(&1).map(|(v, _)| v), Some(7));
-        std::thread::sleep(Duration::from_millis(30));
-        assert_eq!(c.get(&1), None);
     }
 }

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod auth;
 pub mod codes;
 pub mod csrf;
+pub mod csv;
 pub mod dashboard;
 pub mod deals;
 pub mod error;
@@ -22,6 +23,7 @@ pub mod uploads;
 
 use crate::config::Config;
 use crate::db::PgPool;
+use crate::domain::forms::FieldErrors;
 use crate::store::StoreError;
 use actix_session::config::{CookieContentSecurity, PersistentSession};
 use actix_session::storage::CookieSessionStore;
@@ -152,11 +154,30 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// Percent-encodes all but unreserved characters and `/` (a path in a
-/// query parameter, such as `next`).
-pub fn urlencode(s: &str) -> String {
-    crate::db::embedded::percent_encode(s)
+/// After a form is saved: its success message, and the saved thing's page.
+pub fn saved(
+    user: &session::CurrentUser,
+    message: impl Into<String>,
+    location: &str,
+) -> HttpResponse {
+    user.flash("success", message);
+    see_other(location)
 }
+
+/// A store's refusal of a form, beside the field it is about: a conflict (a
+/// name or number already taken) beside `field`, a refused value beside its
+/// own field. Any other error is passed on.
+pub fn refusal(e: AppError, field: &'static str) -> Result<FieldErrors, AppError> {
+    let mut errors = FieldErrors::new();
+    match e {
+        AppError::Conflict(message) => errors.add(field, message),
+        AppError::Invalid { field, message } => errors.add(field, message),
+        other => return Err(other),
+    }
+    Ok(errors)
+}
+
+pub use crate::text::percent_encode as urlencode;
 
 /// All routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -1,17 +1,17 @@
 //! Partners: list, create, edit; a partner's page lists its codes.
 
-use super::codes::thousands;
+use super::codes::{display_window, filter_is, shown_range, total_label};
 use super::error::AppError;
 use super::layout::Layout;
 use super::session::CurrentUser;
-use super::{db, page, see_other, AppState};
+use super::{db, page, refusal, saved, AppState};
 use crate::domain::code::{
-    format_human, CodeQuery, CodeQueryForm, CodeStatus, CodeType, CreditRule, MatchMode, PAGE_SIZE,
+    CodeQuery, CodeQueryForm, CodeStatus, CodeType, CreditRule, MatchMode, PAGE_SIZE,
 };
 use crate::domain::forms::FieldErrors;
 use crate::domain::partner::PartnerForm;
 use crate::domain::{PartnerId, Role};
-use crate::store::codes::{self, CodeRow, Total};
+use crate::store::codes::{self, CodePage, CodeRow, Total};
 use crate::store::deals::{self, Deal};
 use crate::store::partners::{self, Partner};
 use crate::store::programs::{self, Program};
@@ -68,17 +68,41 @@ struct CodeLine {
 }
 
 impl PartnerCodes {
-    fn is(&self, field: &str, value: &str) -> bool {
-        let current = match field {
-            "status" => &self.raw.status,
-            "type" => &self.raw.code_type,
-            "match_mode" => &self.raw.match_mode,
-            "credit_rule" => &self.raw.credit_rule,
-            "deal" => &self.raw.deal,
-            "program" => &self.raw.program,
-            _ => return false,
+    fn new(
+        partner_id: i64,
+        query: CodeQuery,
+        raw: CodeQueryForm,
+        found: CodePage,
+        (programs, deals): (Vec<Program>, Vec<Deal>),
+        now: DateTime<Utc>,
+    ) -> PartnerCodes {
+        // The page's links keep the filters but not the partner (it is in
+        // the path).
+        let here = CodeQuery {
+            partner: None,
+            ..query.clone()
         };
-        current.trim().eq_ignore_ascii_case(value)
+        let link = |page: u32| {
+            let q = here.to_query(page, None);
+            let sep = if q.is_empty() { "" } else { "?" };
+            format!("/partners/{partner_id}{sep}{q}#codes")
+        };
+        let pages = (found.total.value() + PAGE_SIZE - 1) / PAGE_SIZE;
+        PartnerCodes {
+            partner_id,
+            rows: code_lines(found.rows, &programs, &deals, now),
+            total: found.total,
+            list_link: format!("/codes?{}", query.to_query(1, None)),
+            previous: (query.page > 1).then(|| link(query.page - 1)),
+            next: (i64::from(query.page) < pages).then(|| link(query.page + 1)),
+            query,
+            raw,
+            programs,
+            deals,
+        }
+    }
+    fn is(&self, field: &str, value: &str) -> bool {
+        filter_is(&self.raw, field, value)
     }
     fn is_filtered(&self) -> bool {
         CodeQuery {
@@ -88,16 +112,13 @@ impl PartnerCodes {
         .is_filtered()
     }
     fn total_label(&self) -> String {
-        match self.total {
-            Total::Exact(n) => format!("{} code{}", thousands(n), if n == 1 { "" } else { "s" }),
-            Total::About(n) => format!("about {} codes (estimated)", thousands(n)),
-        }
+        total_label(self.total)
     }
     fn first_shown(&self) -> i64 {
-        (i64::from(self.query.page) - 1) * PAGE_SIZE + 1
+        shown_range(self.query.page, self.rows.len()).0
     }
     fn last_shown(&self) -> i64 {
-        self.first_shown() + self.rows.len() as i64 - 1
+        shown_range(self.query.page, self.rows.len()).1
     }
 }
 
@@ -110,7 +131,7 @@ fn code_lines(
     let label = |parsed: Option<&'static str>| parsed.unwrap_or("—");
     rows.into_iter()
         .map(|r| {
-            let tz = r.tz();
+            let (start, end) = display_window(&r);
             CodeLine {
                 id: r.id,
                 status: r.status(now),
@@ -131,14 +152,8 @@ fn code_lines(
                     .deal_id
                     .and_then(|d| deals.iter().find(|x| x.id == d))
                     .map(|d| d.name.clone()),
-                start: r
-                    .active_start
-                    .map(|t| format_human(t, tz))
-                    .unwrap_or_else(|| "—".into()),
-                end: r
-                    .active_end
-                    .map(|t| format_human(t, tz))
-                    .unwrap_or_else(|| "never".into()),
+                start,
+                end,
                 code: r.code,
             }
         })
@@ -240,19 +255,12 @@ async fn create(
     };
     let brand = user.brand();
     match db(&state, move |c| partners::create(c, brand, &parsed)).await {
-        Ok(p) => {
-            user.flash(
-                "success",
-                format!("Partner {} (Media Id {}) created.", p.name, p.media_id),
-            );
-            Ok(see_other(&format!("/partners/{}", p.id)))
-        }
-        Err(AppError::Conflict(m)) => {
-            let mut errors = FieldErrors::new();
-            errors.add("media_id", m);
-            Ok(invalid(&user, None, form, errors))
-        }
-        Err(e) => Err(e),
+        Ok(p) => Ok(saved(
+            &user,
+            format!("Partner {} (Media Id {}) created.", p.name, p.media_id),
+            &format!("/partners/{}", p.id),
+        )),
+        Err(e) => Ok(invalid(&user, None, form, refusal(e, "media_id")?)),
     }
 }
 
@@ -278,30 +286,7 @@ async fn show(
         Ok((p, found, programs::list(c, brand)?, deals::list(c, brand)?))
     })
     .await?;
-    let here = CodeQuery {
-        partner: None,
-        ..query.clone()
-    };
-    let link = |page: u32| {
-        let q = here.to_query(page, None);
-        let sep = if q.is_empty() { "" } else { "?" };
-        format!("/partners/{}{sep}{q}#codes", p.id)
-    };
-    let pages = (found.total.value() + PAGE_SIZE - 1) / PAGE_SIZE;
-    let previous = (query.page > 1).then(|| link(query.page - 1));
-    let next = (i64::from(query.page) < pages).then(|| link(query.page + 1));
-    let codes = PartnerCodes {
-        partner_id: p.id,
-        rows: code_lines(found.rows, &programs, &deals, now),
-        total: found.total,
-        list_link: format!("/codes?{}", query.to_query(1, None)),
-        query,
-        raw,
-        programs,
-        deals,
-        previous,
-        next,
-    };
+    let codes = PartnerCodes::new(p.id, query, raw, found, (programs, deals), now);
     let tpl = FormPage {
         layout: user.layout("partners", p.name.clone()),
         partner_id: Some(p.id),
@@ -329,16 +314,12 @@ async fn update(
         Err(errors) => return Ok(invalid(&user, Some(id.0), form, errors)),
     };
     match db(&state, move |c| partners::update(c, brand, id, &parsed)).await {
-        Ok(p) => {
-            user.flash("success", format!("Partner {} saved.", p.name));
-            Ok(see_other(&format!("/partners/{}", p.id)))
-        }
-        Err(AppError::Conflict(m)) => {
-            let mut errors = FieldErrors::new();
-            errors.add("media_id", m);
-            Ok(invalid(&user, Some(id.0), form, errors))
-        }
-        Err(e) => Err(e),
+        Ok(p) => Ok(saved(
+            &user,
+            format!("Partner {} saved.", p.name),
+            &format!("/partners/{}", p.id),
+        )),
+        Err(e) => Ok(invalid(&user, Some(id.0), form, refusal(e, "media_id")?)),
     }
 }
 

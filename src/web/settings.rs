@@ -3,7 +3,7 @@
 use super::error::AppError;
 use super::layout::Layout;
 use super::session::CurrentUser;
-use super::{db, page, see_other, AppState};
+use super::{db, page, refusal, saved, see_other, AppState};
 use crate::domain::forms::FieldErrors;
 use crate::domain::program::{time_zones, ProgramForm};
 use crate::domain::token::{TokenForm, TokenId};
@@ -263,16 +263,12 @@ async fn create(
     };
     let brand = user.brand();
     match db(&state, move |c| programs::create(c, brand, &parsed)).await {
-        Ok(p) => {
-            user.flash("success", format!("Program {} created.", p.name));
-            Ok(see_other(&format!("/settings/programs/{}", p.id)))
-        }
-        Err(AppError::Conflict(m)) => {
-            let mut errors = FieldErrors::new();
-            errors.add("name", m);
-            Ok(invalid(&user, None, form, errors))
-        }
-        Err(e) => Err(e),
+        Ok(p) => Ok(saved(
+            &user,
+            format!("Program {} created.", p.name),
+            &format!("/settings/programs/{}", p.id),
+        )),
+        Err(e) => Ok(invalid(&user, None, form, refusal(e, "name")?)),
     }
 }
 
@@ -309,16 +305,12 @@ async fn update(
         Err(errors) => return Ok(invalid(&user, Some(id.0), form, errors)),
     };
     match db(&state, move |c| programs::update(c, brand, id, &parsed)).await {
-        Ok(p) => {
-            user.flash("success", format!("Settings of {} saved.", p.name));
-            Ok(see_other(&format!("/settings/programs/{}", p.id)))
-        }
-        Err(AppError::Conflict(m)) => {
-            let mut errors = FieldErrors::new();
-            errors.add("name", m);
-            Ok(invalid(&user, Some(id.0), form, errors))
-        }
-        Err(e) => Err(e),
+        Ok(p) => Ok(saved(
+            &user,
+            format!("Settings of {} saved.", p.name),
+            &format!("/settings/programs/{}", p.id),
+        )),
+        Err(e) => Ok(invalid(&user, Some(id.0), form, refusal(e, "name")?)),
     }
 }
 

@@ -1,20 +1,19 @@
 //! Bulk upload: file form, review with row-level errors, accept in one
 //! transaction, error report, template, history.
 
+use super::codes::thousands;
+use super::csv;
 use super::error::AppError;
 use super::layout::Layout;
 use super::session::{verify_csrf, CurrentUser};
 use super::{db, page, see_other, AppState};
-use crate::domain::{Role, UploadId};
-use crate::import::header::{check_header, Column};
-use crate::import::reader::{self, FileError};
-use crate::import::rows::validate_row;
-use crate::store::uploads::{self, AcceptOutcome, ErrorLine, PreviewRow, Staged, Upload};
-use crate::store::StoreError;
+use crate::domain::{BrandId, Role, UploadId};
+use crate::import::review::{review_upload, ReviewError, ReviewOptions, Reviewed, UploadedFile};
+use crate::store::uploads::{self, AcceptOutcome, ErrorLine, PreviewRow, Upload};
 use actix_multipart::form::tempfile::TempFile;
 use actix_multipart::form::text::Text;
 use actix_multipart::form::MultipartForm;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::Utc;
@@ -83,13 +82,7 @@ SUMMER10,1,10001,TRACKING,ALWAYS,LI,,2026-06-01T00:00:00-04:00,2026-09-01T00:00:
 
 #[get("/uploads/template.csv")]
 async fn template(_user: CurrentUser) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"promo-code-upload-template.csv\"",
-        ))
-        .body(TEMPLATE_CSV)
+    csv::attachment("promo-code-upload-template.csv").body(TEMPLATE_CSV)
 }
 
 #[get("/uploads")]
@@ -117,11 +110,19 @@ pub struct UploadForm {
     update_existing: Option<Text<String>>,
 }
 
-/// The outcome of reading a file: an upload under review, or messages for
-/// the form (nothing stored).
-enum Reviewed {
-    Upload(UploadId),
-    Refused(Vec<String>),
+impl UploadForm {
+    /// The file chosen (none when the form came without one) and what the
+    /// upload asks for.
+    fn into_parts(self) -> (Option<TempFile>, ReviewOptions) {
+        let file = self
+            .file
+            .filter(|f| f.size > 0 || f.file_name.as_deref().is_some_and(|n| !n.is_empty()));
+        let update_existing = self
+            .update_existing
+            .as_ref()
+            .is_some_and(|v| !v.0.is_empty() && v.0 != "false");
+        (file, ReviewOptions { update_existing })
+    }
 }
 
 #[post("/uploads")]
@@ -136,104 +137,38 @@ async fn create(
         form.csrf_token.as_ref().map(|t| t.0.as_str()).unwrap_or(""),
     )?;
     user.require(Role::Manager)?;
-    let Some(file) = form
-        .file
-        .filter(|f| f.size > 0 || f.file_name.as_deref().is_some_and(|n| !n.is_empty()))
-    else {
+    let (Some(file), options) = form.into_parts() else {
         return Ok(new_page(
             &user,
             &state,
             vec!["Choose a CSV or XLSX file to upload.".into()],
         ));
     };
-    let update_existing = form
-        .update_existing
-        .as_ref()
-        .is_some_and(|v| !v.0.is_empty() && v.0 != "false");
-    let file_name = file
-        .file_name
-        .clone()
-        .unwrap_or_else(|| "upload.csv".into());
-    let size = file.size as i64;
-    let (brand, uid) = (user.brand(), user.id());
-    let pool = state.pool.clone();
-    let outcome = web::block(move || -> Result<Reviewed, AppError> {
-        let path = file.file.path().to_path_buf();
-        let mut head = [0u8; 8];
-        let n = std::fs::File::open(&path)
-            .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        let kind = reader::detect_kind(&file_name, &head[..n]);
-        let (fields, rows) = match reader::open(&path, kind) {
-            Ok(v) => v,
-            Err(e) => return Ok(Reviewed::Refused(vec![e.to_string()])),
+    let (brand, uid, pool) = (user.brand(), user.id(), state.pool.clone());
+    // The temporary file lives (and is deleted) with `file`, moved in here.
+    let outcome = web::block(move || {
+        let name = file.file_name.as_deref().unwrap_or("upload.csv");
+        let uploaded = UploadedFile {
+            path: file.file.path(),
+            file_name: name,
+            size: file.size as i64,
         };
-        if fields.iter().any(|f| f.contains('\0')) {
-            return Ok(Reviewed::Refused(vec![FileError::Binary.to_string()]));
-        }
-        let checked = match check_header(&fields) {
-            Ok(h) => h,
-            Err(e) => return Ok(Reviewed::Refused(e.0)),
-        };
-        let mut conn = pool
-            .get()
-            .map_err(|e| AppError::Unavailable(e.to_string()))?;
-        let lookups = uploads::lookups(&mut conn, brand)?;
-        let now = Utc::now();
-        let res = diesel::Connection::transaction::<UploadId, StoreError, _>(&mut conn, |conn| {
-            let id = uploads::create(
-                conn,
-                brand,
-                uid,
-                &uploads::NewUpload {
-                    file_name: &file_name,
-                    file_bytes: size,
-                    update_existing,
-                    header: &fields,
-                    warnings: &checked.warnings,
-                },
-            )?;
-            let map = &checked.map;
-            let lookups = &lookups;
-            let mut items = rows.map(|r| match r {
-                // PostgreSQL text cannot hold a NUL character: binary data
-                // past the first bytes that were sniffed.
-                Ok((row, record)) if record.iter().any(|f| f.contains('\0')) => {
-                    Staged::Fatal(format!(
-                        "Row {row} contains binary data (a NUL character): {}",
-                        FileError::Binary
-                    ))
-                }
-                Ok((row, record)) => match validate_row(row, &record, map, lookups) {
-                    Ok(valid) => Staged::Valid(valid, record),
-                    Err(errs) => Staged::Invalid(row, record, errs),
-                },
-                Err(e) => Staged::Fatal(e.to_string()),
-            });
-            let counts = uploads::stage(conn, brand, id, &mut items)?;
-            if counts.valid + counts.invalid == 0 {
-                return Err(StoreError::Conflict(FileError::NoRows.to_string()));
-            }
-            let end_column = map
-                .position(Column::ActiveEnd)
-                .map(|position| uploads::EndColumn {
-                    position,
-                    header: map.header_name(Column::ActiveEnd),
-                });
-            uploads::check(conn, brand, id, update_existing, end_column, now)?;
-            Ok(id)
-        });
-        match res {
-            Ok(id) => Ok(Reviewed::Upload(id)),
-            Err(StoreError::Conflict(m)) => Ok(Reviewed::Refused(vec![m])),
-            Err(e) => Err(e.into()),
-        }
+        review_upload(&pool, brand, uid, uploaded, options)
     })
     .await
-    .map_err(|e| AppError::Internal(e.to_string()))??;
+    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(review_error)?;
     match outcome {
         Reviewed::Upload(id) => Ok(see_other(&format!("/uploads/{id}"))),
         Reviewed::Refused(messages) => Ok(new_page(&user, &state, messages)),
+    }
+}
+
+fn review_error(e: ReviewError) -> AppError {
+    match e {
+        ReviewError::Read(e) => AppError::Internal(e.to_string()),
+        ReviewError::Unavailable(m) => AppError::Unavailable(m),
+        ReviewError::Store(e) => e.into(),
     }
 }
 
@@ -299,29 +234,8 @@ async fn accept(
             updated,
             unchanged,
         }) => {
-            // The staged rows are not needed any more; they go after the
-            // answer (a million rows take a second or two to delete).
-            let state = state.clone();
-            actix_web::rt::spawn(async move {
-                if let Err(e) = db(&state, move |c| uploads::purge_staged(c, brand, id)).await {
-                    tracing::warn!(upload = id.0, error = %e, "could not drop the staged rows of an accepted upload");
-                }
-            });
-            let mut msg = format!(
-                "{} code{} created",
-                super::codes::thousands(created),
-                if created == 1 { "" } else { "s" }
-            );
-            if updated > 0 || unchanged > 0 {
-                msg.push_str(&format!(", {} updated", super::codes::thousands(updated)));
-            }
-            if unchanged > 0 {
-                msg.push_str(&format!(
-                    ", {} unchanged",
-                    super::codes::thousands(unchanged)
-                ));
-            }
-            user.flash("success", format!("{msg}."));
+            purge_after_accept(&state, brand, id);
+            user.flash("success", accepted_message(created, updated, unchanged));
         }
         Ok(AcceptOutcome::AlreadyDone(status)) => user.flash(
             "info",
@@ -333,6 +247,34 @@ async fn accept(
     Ok(see_other(&format!("/uploads/{id}")))
 }
 
+/// The staged rows of an accepted upload are not needed any more; they go
+/// after the answer (a million rows take a second or two to delete).
+fn purge_after_accept(state: &web::Data<AppState>, brand: BrandId, id: UploadId) {
+    let state = state.clone();
+    actix_web::rt::spawn(async move {
+        if let Err(e) = db(&state, move |c| uploads::purge_staged(c, brand, id)).await {
+            tracing::warn!(upload = id.0, error = %e, "could not drop the staged rows of an accepted upload");
+        }
+    });
+}
+
+/// "1,200 codes created, 30 updated, 5 unchanged." (the counts that are
+/// not all zero; created always).
+fn accepted_message(created: i64, updated: i64, unchanged: i64) -> String {
+    let mut msg = format!(
+        "{} code{} created",
+        thousands(created),
+        if created == 1 { "" } else { "s" }
+    );
+    if updated > 0 || unchanged > 0 {
+        msg.push_str(&format!(", {} updated", thousands(updated)));
+    }
+    if unchanged > 0 {
+        msg.push_str(&format!(", {} unchanged", thousands(unchanged)));
+    }
+    format!("{msg}.")
+}
+
 /// The original rows with errors plus an `Error` column, streamed.
 #[get("/uploads/{id}/errors.csv")]
 async fn errors_csv(
@@ -342,57 +284,35 @@ async fn errors_csv(
 ) -> Result<HttpResponse, AppError> {
     let (brand, id) = (user.brand(), UploadId(id.into_inner()));
     let upload = db(&state, move |c| uploads::get(c, brand, id)).await?;
-    let header: Vec<String> = upload.header.clone();
-    let stream = super::stream_blocking(state.pool.clone(), move |conn, send| {
+    let header = upload.header;
+    let body = csv::stream(state.pool.clone(), move |conn, out| {
         // Rows wider than the header get unnamed header cells, so that the
         // Error column is the same column on every line.
         let width = header
             .len()
             .max(uploads::error_report_width(conn, brand, id)?);
-        let writer = || {
-            csv::WriterBuilder::new()
-                .flexible(true)
-                .from_writer(Vec::new())
-        };
-        let mut w = writer();
-        let mut head = header.clone();
+        let mut head = header;
         head.resize(width, String::new());
         head.push("Error".into());
-        let _ = w.write_record(&head);
+        out.lines.header(&head);
         let mut after = 0;
         loop {
             let batch = uploads::error_report_batch(conn, brand, id, after, 5_000)?;
             if batch.is_empty() {
-                break;
+                return Ok(());
             }
             for (row, mut fields, error) in batch {
                 after = row;
                 fields.resize(width, String::new());
                 fields.push(error);
-                let cells: Vec<String> = fields
-                    .iter()
-                    .map(|c| crate::domain::code::csv_safe(c).into_owned())
-                    .collect();
-                let _ = w.write_record(&cells);
+                out.lines.row(&fields);
             }
-            if !send(
-                std::mem::replace(&mut w, writer())
-                    .into_inner()
-                    .unwrap_or_default(),
-            ) {
+            if !out.flush() {
                 return Ok(());
             }
         }
-        send(w.into_inner().unwrap_or_default());
-        Ok(())
     });
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"upload-{id}-errors.csv\""),
-        ))
-        .streaming(stream))
+    Ok(csv::attachment(&format!("upload-{id}-errors.csv")).streaming(body))
 }
 
 /// Turns a refused multipart body (too large, cut off) into a clear page.
@@ -428,4 +348,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(errors_csv)
         .service(accept)
         .service(show);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepted_message;
+
+    #[test]
+    fn the_accept_message_counts_what_happened() {
+        assert_eq!(accepted_message(1, 0, 0), "1 code created.");
+        assert_eq!(accepted_message(1_200, 0, 0), "1,200 codes created.");
+        assert_eq!(accepted_message(0, 3, 0), "0 codes created, 3 updated.");
+        assert_eq!(
+            accepted_message(2, 0, 5),
+            "2 codes created, 0 updated, 5 unchanged."
+        );
+    }
 }

@@ -22,6 +22,7 @@ mod program_settings;
 mod schema;
 mod security;
 mod settings;
+mod sql;
 mod startup;
 mod tenancy;
 mod uploads;

@@ -1,10 +1,15 @@
-//! The dashboard's key numbers.
+//! Report queries: read-only figures over a brand's codes and actions (the
+//! dashboard's counts, a code's results). Each takes the brand it is scoped
+//! to; the pages that show them stay in `web`.
 
 use super::StoreResult;
-use crate::domain::BrandId;
+use crate::domain::{BrandId, CodeId};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Numeric, Text};
+use diesel::sql_types::{BigInt, Nullable, Numeric, Text, Timestamptz};
 use rust_decimal::Decimal;
+
+// ---------------------------------------------------------------- dashboard
 
 #[derive(Debug, Clone, Default, QueryableByName)]
 pub struct CodeStats {
@@ -89,4 +94,42 @@ pub fn programs(conn: &mut PgConnection, brand: BrandId) -> StoreResult<Vec<Prog
     )
     .bind::<BigInt, _>(brand.0)
     .load(conn)?)
+}
+
+// ---------------------------------------------------------------- a code
+
+/// A code's results so far.
+#[derive(Debug, Clone, Default, QueryableByName)]
+pub struct CodeResults {
+    #[diesel(sql_type = BigInt)]
+    pub actions: i64,
+    #[diesel(sql_type = BigInt)]
+    pub reversed: i64,
+    #[diesel(sql_type = Numeric)]
+    pub sale_amount: Decimal,
+    #[diesel(sql_type = Numeric)]
+    pub payout: Decimal,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub first_action: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub last_action: Option<DateTime<Utc>>,
+}
+
+/// A code's actions so far: how many, how many reversed, sales and payout
+/// (of the valid, not reversed ones), first and last.
+pub fn code_results(
+    conn: &mut PgConnection,
+    brand: BrandId,
+    id: CodeId,
+) -> StoreResult<CodeResults> {
+    Ok(diesel::sql_query(
+        "SELECT count(*) AS actions, count(*) FILTER (WHERE state = 'REVERSED') AS reversed,
+                coalesce(sum(sale_amount) FILTER (WHERE state <> 'REVERSED'), 0) AS sale_amount,
+                coalesce(sum(payout) FILTER (WHERE state <> 'REVERSED' AND valid), 0) AS payout,
+                min(event_date) AS first_action, max(event_date) AS last_action
+         FROM actions WHERE brand_id = $1 AND matched_code_id = $2",
+    )
+    .bind::<BigInt, _>(brand.0)
+    .bind::<BigInt, _>(id.0)
+    .get_result(conn)?)
 }
