@@ -1,11 +1,13 @@
 //! One action (conversion): everything it was credited from, the decision
 //! explained in words (`domain::explain`), its later changes, and approve /
 //! reverse for managers. Brand-scoped: another brand's action is a 404.
+//! Also the interim list of recent actions (`/reports/actions`) that links
+//! to each, until the reports' action listing replaces it.
 
 use super::error::AppError;
 use super::layout::Layout;
 use super::session::CurrentUser;
-use super::{db, page, see_other, AppState};
+use super::{db, page, saved, AppState};
 use crate::domain::action::{parse_note, ActionState, Refusal, ReversalReason};
 use crate::domain::code::{format_human, CodeType, CreditRule, MatchMode};
 use crate::domain::crediting::{CreditReason, MisuseKind};
@@ -510,10 +512,7 @@ async fn outcome(
     form: ReverseState,
 ) -> Result<HttpResponse, AppError> {
     match result {
-        Ok(()) => {
-            user.flash("success", done);
-            Ok(see_other(&format!("/actions/{id}")))
-        }
+        Ok(()) => Ok(saved(user, done, &format!("/actions/{id}"))),
         Err(refusal) => {
             let brand = user.brand();
             let d = db(state, move |c| detail::detail(c, brand, id)).await?;
@@ -619,8 +618,99 @@ async fn reverse(
     .await
 }
 
+// ---------------------------------------------------------------- recent actions
+
+/// Actions a page of the list shows.
+const PAGE_SIZE: i64 = 50;
+
+#[derive(Deserialize)]
+struct ListQuery {
+    /// The older page: the rows after this cursor.
+    #[serde(default)]
+    after: Option<String>,
+    /// The newer page: the rows before this cursor.
+    #[serde(default)]
+    before: Option<String>,
+}
+
+struct ListRow {
+    id: i64,
+    event_date: String,
+    order_id: String,
+    state: ActionState,
+    state_class: &'static str,
+    partner: Option<(i64, String)>,
+    reason: String,
+    valid: bool,
+    code: Option<(i64, String)>,
+    sale_amount: String,
+    payout: String,
+}
+
+#[derive(Template)]
+#[template(path = "actions/list.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<ListRow>,
+    prev: Option<String>,
+    next: Option<String>,
+    first_page: bool,
+}
+
+fn list_row(r: crate::store::actions::list::ActionListRow) -> ListRow {
+    let tz: Tz = r.time_zone.parse().unwrap_or(Tz::UTC);
+    let state = ActionState::parse(&r.state).unwrap_or(ActionState::Pending);
+    ListRow {
+        id: r.id,
+        event_date: format_human(r.event_date, tz),
+        order_id: r.order_id,
+        state,
+        state_class: match state {
+            ActionState::Pending => "badge-scheduled",
+            ActionState::Approved => "badge-active",
+            ActionState::Reversed => "badge-danger",
+        },
+        partner: r.credited_partner_id.zip(r.partner_name),
+        reason: r.credit_reason,
+        valid: r.valid,
+        // A regex code shows what was entered (its pattern is on its page).
+        code: r
+            .matched_code_id
+            .zip(r.entered_code.filter(|e| !e.trim().is_empty()).or(r.code)),
+        sale_amount: format_money(r.sale_amount, &r.currency),
+        payout: format_money(r.payout, &r.currency),
+    }
+}
+
+#[get("/reports/actions")]
+async fn recent(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    use crate::store::actions::list;
+    use crate::store::sql::Cursor;
+    let q = q.into_inner();
+    let decode = |t: &Option<String>| t.as_deref().and_then(Cursor::decode);
+    let at = list::page_at(decode(&q.after), decode(&q.before));
+    let first_page = at == crate::store::sql::PageAt::First;
+    let brand = user.brand();
+    let found = db(&state, move |c| list::recent(c, brand, at, PAGE_SIZE)).await?;
+    let tpl = ListPage {
+        layout: user.layout("reports", "Recent actions"),
+        rows: found.rows.into_iter().map(list_row).collect(),
+        prev: found.prev,
+        next: found.next,
+        first_page,
+    };
+    Ok(page(StatusCode::OK, &tpl))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(show).service(approve).service(reverse);
+    cfg.service(show)
+        .service(approve)
+        .service(reverse)
+        .service(recent);
 }
 
 #[cfg(test)]

@@ -1039,3 +1039,135 @@ async fn the_server_approves_due_actions_by_itself() {
         ("PENDING".to_string(), None, 0)
     );
 }
+
+// ---------------------------------------------------------------- recent actions
+
+#[actix_web::test]
+async fn recent_actions_page_newest_first_by_event_date_and_id() {
+    use crate::html::{href_of, link_texts};
+    let (app, brand, c) = acme(Role::Viewer).await;
+    let other = app.brand("Other");
+    action(&other, "THEIRS-1").create(&app);
+    // 120 actions over 100 hours: 20 pairs share an event date.
+    diesel::sql_query(format!(
+        "INSERT INTO actions (brand_id, program_id, order_id, event_date, credit_reason, currency,
+                              sale_amount, locking_date)
+         SELECT {b}, {p}, 'ORD-' || g, timestamptz '2026-05-01 12:00Z' - (g % 100) * interval '1 hour',
+                'unattributed', 'USD', 10 + g, now() + interval '30 days'
+         FROM generate_series(1, 120) g",
+        b = brand.id.0,
+        p = brand.program.0
+    ))
+    .execute(&mut app.conn())
+    .expect("actions");
+    #[derive(QueryableByName)]
+    struct O {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        order_id: String,
+    }
+    let expected: Vec<String> = diesel::sql_query(format!(
+        "SELECT order_id FROM actions WHERE brand_id = {} ORDER BY event_date DESC, id DESC",
+        brand.id.0
+    ))
+    .load::<O>(&mut app.conn())
+    .expect("order")
+    .into_iter()
+    .map(|o| o.order_id)
+    .collect();
+
+    let first = c.ok("/reports/actions").await;
+    let page1 = link_texts(main_of(&first), "/actions/");
+    assert_eq!(page1, expected[..50]);
+    assert!(href_of(&first, "← Newer").is_none());
+    let older = href_of(&first, "Older →").expect("an older page");
+    let second = c.ok(&older).await;
+    assert_eq!(link_texts(main_of(&second), "/actions/"), expected[50..100]);
+    let third = c
+        .ok(&href_of(&second, "Older →").expect("a third page"))
+        .await;
+    assert_eq!(link_texts(main_of(&third), "/actions/"), expected[100..]);
+    assert!(href_of(&third, "Older →").is_none());
+    // Back: the same pages.
+    let back = c
+        .ok(&href_of(&third, "← Newer").expect("a newer page"))
+        .await;
+    assert_eq!(link_texts(main_of(&back), "/actions/"), expected[50..100]);
+    let back = c
+        .ok(&href_of(&back, "← Newer").expect("the first page"))
+        .await;
+    assert_eq!(link_texts(main_of(&back), "/actions/"), expected[..50]);
+    assert!(href_of(&back, "← Newer").is_none());
+    // Only the brand's own.
+    assert!(!first.contains("THEIRS-1") && !third.contains("THEIRS-1"));
+    // A cursor that is not one of the list's: the first page.
+    let by_id = promodesk::store::sql::Cursor {
+        key: promodesk::store::sql::KeyValue::Int(5),
+        id: 5,
+    }
+    .encode();
+    for q in ["after=garbage", "before=%00", &format!("after={by_id}")] {
+        let body = c.ok(&format!("/reports/actions?{q}")).await;
+        assert_eq!(
+            link_texts(main_of(&body), "/actions/"),
+            expected[..50],
+            "{q}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn recent_actions_show_state_partner_reason_code_and_amounts() {
+    let (app, brand, c) = acme(Role::Viewer).await;
+    let p = partner_as(
+        &app,
+        &brand,
+        1001,
+        "Acme Deals",
+        CreditGroup::Standard,
+        PartnerStatus::Active,
+    );
+    let code = app.code(&brand, "SUMMER10").partner(p).create();
+    let id = action(&brand, "ORD-LIST")
+        .at(ny(5, 4, 9, 30))
+        .reason("code_always")
+        .credited(p)
+        .matched("summer10", code)
+        .amounts("1234.5", "86.42")
+        .state("APPROVED")
+        .create(&app);
+    let invalid = action(&brand, "ORD-BAD")
+        .at(ny(5, 3, 9, 30))
+        .reason("code_owned_by_other_partner")
+        .create(&app);
+    let body = c.ok("/reports/actions").await;
+    let main = main_of(&body);
+    let row = crate::html::row_with(main, "2026-05-04 09:30 EDT").expect("the row");
+    assert_eq!(
+        crate::html::cells(row),
+        vec![
+            "2026-05-04 09:30 EDT",
+            "ORD-LIST",
+            "Approved",
+            "Acme Deals",
+            "code_always",
+            "summer10",
+            "1,234.50 USD",
+            "86.42 USD"
+        ]
+    );
+    assert!(row.contains(&format!("href=\"/actions/{id}\"")));
+    assert!(row.contains(&format!("href=\"/codes/{code}\"")));
+    assert!(row.contains(&format!("href=\"/partners/{p}\"")));
+    let bad = crate::html::row_with(main, "2026-05-03 09:30 EDT").expect("the invalid row");
+    assert!(bad.contains("invalid") && bad.contains(&format!("/actions/{invalid}")));
+    // The navigation's Reports leads here.
+    assert!(body.contains("<a href=\"/reports/actions\" aria-current=\"page\">Reports</a>"));
+}
+
+#[actix_web::test]
+async fn recent_actions_of_a_new_brand_say_where_actions_come_from() {
+    let (_app, _brand, c) = acme(Role::Manager).await;
+    let body = c.ok("/reports/actions").await;
+    assert_says(main_of(&body), "No actions yet");
+    assert_says(main_of(&body), "Conversions API");
+}

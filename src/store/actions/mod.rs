@@ -10,6 +10,7 @@
 //! action page shows of one action).
 
 pub mod detail;
+pub mod list;
 pub mod update;
 
 use super::{OptionalExt, StoreResult};
