@@ -386,12 +386,10 @@ impl ShowPage {
                 detail,
             }
         });
-        let click = d.click.as_ref().map(|c| {
-            (
-                format_human(c.clicked_at, tz),
-                format!("{} (click {})", link(c.partner_id).name, c.token),
-            )
-        });
+        let click = d
+            .click
+            .as_ref()
+            .map(|c| (format_human(c.clicked_at, tz), link(c.partner_id).name));
         ShowPage {
             layout: user.layout("reports", format!("Action {}", a.order_id)),
             id: a.id,
@@ -673,10 +671,12 @@ fn list_row(r: crate::store::actions::list::ActionListRow) -> ListRow {
         partner: r.credited_partner_id.zip(r.partner_name),
         reason: r.credit_reason,
         valid: r.valid,
-        // A regex code shows what was entered (its pattern is on its page).
-        code: r
-            .matched_code_id
-            .zip(r.entered_code.filter(|e| !e.trim().is_empty()).or(r.code)),
+        // An exact code by its value; a regex code by what was entered (its
+        // pattern is on its page).
+        code: r.matched_code_id.zip(match r.match_mode.as_deref() {
+            Some("RE") => r.entered_code.filter(|e| !e.trim().is_empty()).or(r.code),
+            _ => r.code,
+        }),
         sale_amount: format_money(r.sale_amount, &r.currency),
         payout: format_money(r.payout, &r.currency),
     }

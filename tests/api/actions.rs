@@ -308,7 +308,7 @@ fn state_of(app: &TestApp, brand: &Brand, id: i64) -> (String, Option<String>, i
 }
 
 /// A New York wall-clock time of 2026.
-fn ny(month: u32, day: u32, h: u32, m: u32) -> DateTime<Utc> {
+pub fn ny(month: u32, day: u32, h: u32, m: u32) -> DateTime<Utc> {
     chrono_tz::America::New_York
         .with_ymd_and_hms(2026, month, day, h, m, 0)
         .single()
@@ -649,7 +649,7 @@ async fn a_reversed_action_cannot_be_approved_or_reversed_again() {
     let (app, brand, c) = acme(Role::Manager).await;
     let id = action(&brand, "ORD-R").state("REVERSED").create(&app);
     let body = c.ok(&format!("/actions/{id}")).await;
-    assert_says(main_of(&body), "a reversed action stays reversed");
+    assert_says(main_of(&body), "A reversed action stays reversed.");
     assert!(!body.contains("reverse-form") && !body.contains("/approve\""));
     let res = c.post(&format!("/actions/{id}/approve"), &[]).await;
     let body = body_of(res, 422).await;
@@ -1135,6 +1135,17 @@ async fn recent_actions_show_state_partner_reason_code_and_amounts() {
         .amounts("1234.5", "86.42")
         .state("APPROVED")
         .create(&app);
+    let pattern = app
+        .code(&brand, "^SUMMER-[0-9]+$")
+        .regex()
+        .partner(p)
+        .create();
+    action(&brand, "ORD-RE")
+        .at(ny(5, 2, 9, 30))
+        .reason("code_always")
+        .credited(p)
+        .matched("SUMMER-77", pattern)
+        .create(&app);
     let invalid = action(&brand, "ORD-BAD")
         .at(ny(5, 3, 9, 30))
         .reason("code_owned_by_other_partner")
@@ -1150,7 +1161,7 @@ async fn recent_actions_show_state_partner_reason_code_and_amounts() {
             "Approved",
             "Acme Deals",
             "code_always",
-            "summer10",
+            "SUMMER10",
             "1,234.50 USD",
             "86.42 USD"
         ]
@@ -1158,6 +1169,9 @@ async fn recent_actions_show_state_partner_reason_code_and_amounts() {
     assert!(row.contains(&format!("href=\"/actions/{id}\"")));
     assert!(row.contains(&format!("href=\"/codes/{code}\"")));
     assert!(row.contains(&format!("href=\"/partners/{p}\"")));
+    // A regex code by what was entered.
+    let re = crate::html::row_with(main, "2026-05-02 09:30 EDT").expect("the regex row");
+    assert_eq!(crate::html::cells(re)[5], "SUMMER-77");
     let bad = crate::html::row_with(main, "2026-05-03 09:30 EDT").expect("the invalid row");
     assert!(bad.contains("invalid") && bad.contains(&format!("/actions/{invalid}")));
     // The navigation's Reports leads here.

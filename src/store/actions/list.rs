@@ -35,6 +35,9 @@ pub struct ActionListRow {
     /// The matched code's value (an exact code, or a regex pattern).
     #[diesel(sql_type = Nullable<Text>)]
     pub code: Option<String>,
+    /// `LI` or `RE`.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub match_mode: Option<String>,
     /// The entered code that decided (for a regex code: what was typed).
     #[diesel(sql_type = Nullable<Text>)]
     pub entered_code: Option<String>,
@@ -61,7 +64,7 @@ impl ActionListRow {
 
 const COLUMNS: &str = "SELECT a.id, a.event_date, a.order_id, a.state, a.credit_reason, a.valid,
         a.credited_partner_id, p.name AS partner_name, a.matched_code_id, c.code,
-        a.entered_code, a.currency, a.sale_amount, a.payout, g.time_zone
+        c.match_mode, a.entered_code, a.currency, a.sale_amount, a.payout, g.time_zone
     FROM actions a
     JOIN programs g ON g.brand_id = a.brand_id AND g.id = a.program_id
     LEFT JOIN partners p ON p.brand_id = a.brand_id AND p.id = a.credited_partner_id
