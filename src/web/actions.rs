@@ -338,10 +338,12 @@ impl ShowPage {
                 if Some(c.partner_id) == owner {
                     marks.push("owns the code");
                 }
-                if matches!(
-                    (&c.click_id, a.click_id),
-                    (Some(explain::ClickRef::Id(x)), Some(y)) if *x == y
-                ) {
+                let named = match &c.click_id {
+                    Some(explain::ClickRef::Id(x)) => a.click_id == Some(*x),
+                    Some(explain::ClickRef::Token(t)) => a.click_ref.as_deref() == Some(t),
+                    None => false,
+                };
+                if named {
                     marks.push("named by ClickId");
                 }
                 JourneyRow {
