@@ -20,6 +20,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `POOL_SIZE`, default 2 x cores + 1.
     pub pool_size: u32,
+    /// `AUTO_APPROVE_INTERVAL_SECS`, default 60: how often the server
+    /// approves the pending actions whose locking period has ended; 0 turns
+    /// the automatic approval off on this server.
+    pub auto_approve_interval_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +42,8 @@ fn env(name: &str) -> Option<String> {
 pub const MAX_UPLOAD_LIMIT_MB: u64 = 10_240;
 /// The largest `POOL_SIZE`: the private cluster allows 200 connections.
 pub const MAX_POOL_SIZE: u64 = 150;
+/// The longest `AUTO_APPROVE_INTERVAL_SECS`: a day.
+pub const MAX_AUTO_APPROVE_INTERVAL_SECS: u64 = 86_400;
 
 /// The settings as read from the environment (`None`: unset or blank).
 #[derive(Debug, Clone, Default)]
@@ -50,6 +56,7 @@ pub struct RawSettings {
     pub upload_limit_mb: Option<String>,
     pub data_dir: Option<String>,
     pub pool_size: Option<String>,
+    pub auto_approve_interval_secs: Option<String>,
 }
 
 impl RawSettings {
@@ -63,6 +70,7 @@ impl RawSettings {
             upload_limit_mb: env("UPLOAD_LIMIT_MB"),
             data_dir: env("DATA_DIR"),
             pool_size: env("POOL_SIZE"),
+            auto_approve_interval_secs: env("AUTO_APPROVE_INTERVAL_SECS"),
         }
     }
 }
@@ -196,6 +204,20 @@ impl Config {
             (cores * 2 + 1).min(MAX_POOL_SIZE),
             MAX_POOL_SIZE,
         );
+        let auto_approve_interval_secs = match raw.auto_approve_interval_secs.as_deref() {
+            None => 60,
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= MAX_AUTO_APPROVE_INTERVAL_SECS)
+                .unwrap_or_else(|| {
+                    errors.push(format!(
+                        "AUTO_APPROVE_INTERVAL_SECS={v} is not a whole number of seconds from 0 \
+                         (off) to {MAX_AUTO_APPROVE_INTERVAL_SECS}"
+                    ));
+                    60
+                }),
+        };
         if !errors.is_empty() {
             return Err(ConfigError(errors.join("\n  ")));
         }
@@ -208,6 +230,7 @@ impl Config {
             upload_limit_mb,
             data_dir: PathBuf::from(raw.data_dir.unwrap_or_else(|| "data".into())),
             pool_size: pool_size as u32,
+            auto_approve_interval_secs,
         })
     }
 
@@ -226,6 +249,8 @@ impl Config {
             upload_limit_mb: 256,
             data_dir: PathBuf::from("data"),
             pool_size: 4,
+            // Off: a test that wants it sets an interval (TestApp::spawn_with).
+            auto_approve_interval_secs: 0,
         }
     }
 
@@ -313,6 +338,22 @@ mod tests {
         assert_eq!(c.upload_limit_mb, 256);
         assert!(c.pool_size >= 3);
         assert_eq!(c.data_dir, PathBuf::from("data"));
+        assert_eq!(c.auto_approve_interval_secs, 60);
+    }
+
+    #[test]
+    fn the_automatic_approval_interval_may_be_zero_to_turn_it_off() {
+        let c = settings(|r| r.auto_approve_interval_secs = Some("0".into())).expect("off");
+        assert_eq!(c.auto_approve_interval_secs, 0);
+        let c = settings(|r| r.auto_approve_interval_secs = Some("5".into())).expect("5 s");
+        assert_eq!(c.auto_approve_interval_secs, 5);
+        for bad in ["-1", "1.5", "a minute", "86401"] {
+            let e = settings(|r| r.auto_approve_interval_secs = Some(bad.into())).expect_err(bad);
+            assert!(
+                e.contains(&format!("AUTO_APPROVE_INTERVAL_SECS={bad}")),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod import;
+pub mod jobs;
 pub mod store;
 pub mod text;
 pub mod web;

@@ -1,10 +1,12 @@
 //! Pure types and rules. Nothing here knows about HTTP or SQL.
 
+pub mod action;
 pub mod code;
 pub mod conflicts;
 pub mod conversion;
 pub mod crediting;
 pub mod deal;
+pub mod explain;
 pub mod forms;
 pub mod matcher;
 pub mod money;

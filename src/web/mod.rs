@@ -1,5 +1,6 @@
 //! HTTP: handlers by resource, middleware, and the app factory.
 
+pub mod actions;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -182,6 +183,7 @@ pub use crate::text::percent_encode as urlencode;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     assets::configure(cfg);
     api::configure(cfg);
+    actions::configure(cfg);
     health::configure(cfg);
     help::configure(cfg);
     auth::configure(cfg);
@@ -251,6 +253,9 @@ pub fn serve(listener: TcpListener, state: AppState) -> std::io::Result<Server> 
     let secure = state.config.cookie_secure();
     let limit_mb = state.config.upload_limit_mb;
     let upload_limit = (limit_mb as usize).saturating_mul(1024 * 1024);
+    // Background jobs (automatic approval) run beside the server, on its
+    // runtime.
+    crate::jobs::start(&state.pool, &state.config);
     let state = web::Data::new(state);
     let token_touches = web::Data::new(api::TokenTouches::default());
     let workers = std::thread::available_parallelism()

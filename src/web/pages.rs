@@ -24,12 +24,6 @@ const PLANNED: &[(&str, &str, &str, &str)] = &[
         "Actions, revenue and payout per code.",
     ),
     (
-        "/reports/actions",
-        "reports",
-        "Action listing",
-        "Every action with its credit reason.",
-    ),
-    (
         "/reports/invalid",
         "reports",
         "Invalid conversions",

@@ -298,6 +298,26 @@ pub fn figures(html: &str) -> Vec<(String, String, i64)> {
         .collect()
 }
 
+/// The texts of the links to `prefix...` of a page (`/actions/`: the order
+/// ids of an action list), in the order shown.
+pub fn link_texts(html: &str, prefix: &str) -> Vec<String> {
+    html.split(&format!("<a href=\"{prefix}"))
+        .skip(1)
+        .filter_map(|s| {
+            let inner = s.split_once('>')?.1;
+            Some(text_of(inner.split("</a>").next()?))
+        })
+        .collect()
+}
+
+/// The href of the first link labelled `label`.
+pub fn href_of(html: &str, label: &str) -> Option<String> {
+    let at = html.find(&format!(">{label}</a>"))?;
+    let start = html[..at].rfind("href=\"")? + "href=\"".len();
+    let end = html[start..].find('"')? + start;
+    Some(unescape(&html[start..end]))
+}
+
 #[test]
 fn main_of_leaves_out_the_header_and_footer() {
     let page = "<header>Acme · Dashboard</header><main id=\"main\"><h1>Codes</h1></main><footer>x</footer>";
@@ -320,4 +340,12 @@ fn field_errors_reads_each_message() {
     let html =
         "<p class=\"error\">Required.</p><input><p class=\"error\" id=\"e\">Too <b>long</b>.</p>";
     assert_eq!(field_errors(html), vec!["Required.", "Too long."]);
+}
+
+#[test]
+fn links_read_in_order_with_their_targets() {
+    let html = r#"<a href="/actions/2" class="mono">B-2</a> <a href="/codes/1">X</a><a href="/actions/1">A-1</a><a href="/x?a=1&amp;b=2" rel="next">Older →</a>"#;
+    assert_eq!(link_texts(html, "/actions/"), vec!["B-2", "A-1"]);
+    assert_eq!(href_of(html, "Older →").as_deref(), Some("/x?a=1&b=2"));
+    assert_eq!(href_of(html, "Newer"), None);
 }

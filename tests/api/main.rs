@@ -1,5 +1,7 @@
 //! Integration tests: the real app over HTTP against a real PostgreSQL.
 
+mod actions;
+mod actions_browser;
 mod api_auth;
 mod api_tokens;
 mod api_tokens_browser;

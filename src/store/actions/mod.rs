@@ -6,7 +6,12 @@
 //! Layout: this module holds the row types and single-action reads;
 //! `insert` (new actions with their decision, idempotent per order),
 //! `update` (state changes and modifications with their history) and
-//! `list` (pages of actions) sit beside it.
+//! `list` (pages of actions) sit beside it, and `detail` (everything the
+//! action page shows of one action).
+
+pub mod detail;
+pub mod list;
+pub mod update;
 
 use super::{OptionalExt, StoreResult};
 use crate::db::schema::actions;
